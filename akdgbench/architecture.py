@@ -1,0 +1,79 @@
+"""The contract between architecture plugins and the rest of akdgbench.
+
+An architecture family builds a generator and a discriminator for a data
+set's resolution and channel count. Its generator is an ordered list of
+``stages`` whose composition is the whole generator, so methods such as LIT
+can tap and feed intermediate representations.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from akdgbench.specs import parse_spec, resolve_options
+
+
+class Generator(nn.Module):
+    """``forward(z)`` runs ``stages`` in order and returns images in [-1, 1], shape BxCxHxW."""
+
+    z_dim: int
+    stages: nn.ModuleList
+    #: layers as the AKDG paper counts them (linear, conv and transposed-conv layers on the main path)
+    layer_count: int
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        x = z
+        for stage in self.stages:
+            x = stage(x)
+        return x
+
+    def sample_latent(self, n: int, device: torch.device | str = "cpu",
+                      generator: torch.Generator | None = None) -> torch.Tensor:
+        return torch.randn(n, self.z_dim, device=device, generator=generator)
+
+
+class Architecture:
+    """A generator/discriminator family, configured by a spec such as ``dcgan:width=0.25``."""
+
+    name: ClassVar[str]
+    description: ClassVar[str] = ""
+    #: every option with its default; a spec may set only these
+    options: ClassVar[dict[str, Any]] = {}
+    #: overrides applied when the family is used as a teacher / as a student
+    teacher_preset: ClassVar[dict[str, Any]] = {}
+    student_preset: ClassVar[dict[str, Any]] = {}
+    #: the training recipe of the family's paper; every value can be overridden by the user
+    training_defaults: ClassVar[dict[str, Any]] = {
+        "loss": "ns", "lr": 2e-4, "betas": (0.5, 0.999), "n_dis": 1, "lr_decay": "none",
+    }
+
+    def __init__(self, role: str = "student", **given: Any) -> None:
+        if role not in ("teacher", "student"):
+            raise ValueError(f"role must be 'teacher' or 'student', not {role!r}")
+        preset = self.teacher_preset if role == "teacher" else self.student_preset
+        self.role = role
+        self.given = dict(given)
+        self.config = resolve_options(f"architecture {self.name!r}", self.options, given, preset)
+
+    @property
+    def spec(self) -> str:
+        """The user's spec, e.g. ``dcgan:width=0.25`` (presets are implied by the role)."""
+        return ":".join([self.name, *(f"{k}={v}" for k, v in sorted(self.given.items()))])
+
+    def build_generator(self, resolution: int, channels: int) -> Generator:
+        raise NotImplementedError
+
+    def build_discriminator(self, resolution: int, channels: int) -> nn.Module:
+        """A discriminator returning one logit per image, shape (B,) or (B, 1)."""
+        raise NotImplementedError
+
+
+def make_architecture(spec: str, role: str = "student") -> Architecture:
+    from akdgbench.plugins import get
+
+    parsed = parse_spec(spec)
+    cls = get("architecture", parsed.name)
+    return cls(role=role, **parsed.options)

@@ -1,0 +1,112 @@
+"""The contract for distillation-method plugins.
+
+A method states only its losses and the extra parts it needs; the engine
+(``akdgbench.engine``) owns devices, optimizers, n_dis, precision, EMA,
+checkpoints, seeds and hooks. A new method is one small file::
+
+    class MyMethod(Method):
+        name = "mine"
+        needs_teacher = True
+
+        def setup(self, ctx):
+            self.d = ctx.new_discriminator("d")
+
+        def discriminator_losses(self, step):
+            return {"d": step.adv.discriminator_loss(self.d, step.real, step.fake)}
+
+        def generator_loss(self, step):
+            return {"adv": step.adv.generator_loss(self.d, step.fake),
+                    "kd": F.mse_loss(step.fake, step.teacher(step.z))}
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+import torch
+from torch import nn
+
+from akdgbench.specs import parse_spec, resolve_options
+
+if TYPE_CHECKING:
+    from akdgbench.architecture import Architecture, Generator
+    from akdgbench.losses import AdversarialLoss
+
+
+class MethodContext(Protocol):
+    """What ``Method.setup`` receives from the engine."""
+
+    student: Generator
+    teacher: Generator | None  # frozen, eval mode, no gradients
+    student_arch: Architecture
+    teacher_arch: Architecture | None
+    device: torch.device
+    total_steps: int
+    resolution: int
+    channels: int
+
+    def new_discriminator(self, name: str, arch: Architecture | None = None) -> nn.Module:
+        """A fresh discriminator (default: the student architecture's) with its own optimizer.
+
+        ``discriminator_losses`` returns its loss under the same ``name``.
+        """
+
+    def add_generator_module(self, name: str, module: nn.Module) -> nn.Module:
+        """Extra parts trained with the student's optimizer and saved in checkpoints (adapters)."""
+
+
+class Step(Protocol):
+    """One training step as a method sees it. Everything is computed lazily, on first use."""
+
+    index: int  # the generator step, 0-based
+    progress: float  # index / total steps, in [0, 1)
+    real: torch.Tensor  # a batch of real images
+    z: torch.Tensor  # the latent batch the student is fed
+    fake: torch.Tensor  # student(z): no autograd in the discriminator phase
+    adv: AdversarialLoss
+
+    def teacher(self, z: torch.Tensor) -> torch.Tensor:
+        """The teacher's images for ``z`` (no gradient)."""
+
+    def teacher_sample(self) -> torch.Tensor:
+        """Teacher images for a fresh latent z', independent of ``z``."""
+
+    def new_latent(self) -> torch.Tensor:
+        """A fresh latent batch for the student."""
+
+
+class Method:
+    name: ClassVar[str]
+    description: ClassVar[str] = ""
+    options: ClassVar[dict[str, Any]] = {}
+    needs_teacher: ClassVar[bool] = False
+
+    def __init__(self, **given: Any) -> None:
+        self.given = dict(given)
+        self.config = resolve_options(f"method {self.name!r}", self.options, given)
+
+    @property
+    def spec(self) -> str:
+        return ":".join([self.name, *(f"{k}={v}" for k, v in sorted(self.given.items()))])
+
+    def check_compatible(self, teacher: Generator | None, student: Generator) -> None:
+        """Raise ``UsageError`` when this method cannot distil ``teacher`` into ``student``."""
+
+    def setup(self, ctx: MethodContext) -> None:
+        """Build the method's extra parts (discriminators, adapters) through ``ctx``."""
+
+    def discriminator_losses(self, step: Step) -> dict[str, torch.Tensor]:
+        """One loss per discriminator created in ``setup``, keyed by its name ({} if none)."""
+        return {}
+
+    def generator_loss(self, step: Step) -> torch.Tensor | dict[str, torch.Tensor]:
+        """The student's loss, or named terms that are summed (each is logged)."""
+        raise NotImplementedError
+
+
+def make_method(spec: str) -> Method:
+    from akdgbench.plugins import get
+
+    parsed = parse_spec(spec)
+    cls = get("method", parsed.name)
+    return cls(**parsed.options)

@@ -1,0 +1,177 @@
+"""The plugin manager: built-ins, entry points, and a directory of loose plugin files.
+
+Built-ins are ordinary plugins registered from ``BUILTIN_PLUGINS``. Installed
+packages plug in through the ``akdgbench`` entry-point group;
+``AKDGBENCH_LOAD_PLUGINS=a,b`` loads only those (empty: none).
+``AKDGBENCH_PLUGINS_DIR`` or ``--plugins-dir`` (default ``./plugins``) loads
+every ``.py`` file there. ``AKDGBENCH_TRACE_HOOKS=1`` prints every hook call.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pluggy
+
+from akdgbench import hookspecs
+from akdgbench.errors import UsageError
+from akdgbench.registry import Registry
+
+BUILTIN_PLUGINS = (
+    "akdgbench.builtin.methods.vanilla",
+    "akdgbench.builtin.methods.mse",
+    "akdgbench.builtin.methods.lit",
+    "akdgbench.builtin.methods.akdg",
+    "akdgbench.builtin.archs.sngan",
+    "akdgbench.builtin.archs.dcgan",
+    "akdgbench.builtin.archs.mlp",
+    "akdgbench.builtin.datasets.mnist5k",
+    "akdgbench.builtin.datasets.cifar10",
+    "akdgbench.builtin.datasets.lsun_bedroom",
+    "akdgbench.builtin.datasets.folder",
+    "akdgbench.builtin.extractors.digits",
+    "akdgbench.builtin.extractors.inception",
+    "akdgbench.builtin.executors.local",
+    "akdgbench.builtin.executors.submitit_executor",
+)
+
+ENTRY_POINT_GROUP = "akdgbench"
+DEFAULT_PLUGINS_DIR = "plugins"
+
+# kind -> the registration hook that fills it
+REGISTRATION_HOOKS = {
+    "method": "register_methods",
+    "architecture": "register_architectures",
+    "dataset": "register_datasets",
+    "feature extractor": "register_feature_extractors",
+    "executor": "register_executors",
+}
+
+pm = pluggy.PluginManager("akdgbench")
+pm.add_hookspecs(hookspecs)
+plugin_sources: dict[str, str] = {}
+_loaded_dirs: set[Path] = set()
+
+
+def _register(module: Any, name: str, source: str) -> None:
+    if pm.get_plugin(name) is not None or pm.is_registered(module):
+        return
+    pm.register(module, name=name)
+    plugin_sources[name] = source
+
+
+def _load_builtins() -> None:
+    for module_name in BUILTIN_PLUGINS:
+        _register(importlib.import_module(module_name), module_name, "builtin")
+
+
+def _load_entry_points() -> None:
+    wanted = os.environ.get("AKDGBENCH_LOAD_PLUGINS")
+    if wanted is None and getattr(sys, "_called_from_test", False):
+        return  # tests see built-ins only, whatever is installed
+    allowed = None if wanted is None else {w.strip() for w in wanted.split(",") if w.strip()}
+    for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        dist_name = entry_point.dist.name if entry_point.dist else ""
+        if allowed is not None and entry_point.name not in allowed and dist_name not in allowed:
+            continue
+        try:
+            module = entry_point.load()
+        except Exception as exc:  # a broken third-party package must not hide the others
+            raise UsageError(
+                f"plugin {entry_point.name!r} from {dist_name or '?'} failed to load: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+        _register(module, entry_point.name, f"entry point ({dist_name or '?'})")
+
+
+def load_plugins_dir(directory: str | Path) -> list[str]:
+    """Import every ``*.py`` in ``directory`` as a plugin; returns the plugin names."""
+    directory = Path(directory).expanduser()
+    if not directory.is_dir():
+        raise UsageError(f"plugins directory {str(directory)!r} does not exist")
+    directory = directory.resolve()
+    if directory in _loaded_dirs:
+        return []
+    _loaded_dirs.add(directory)
+    names = []
+    for path in sorted(directory.glob("*.py")):
+        module_name = f"akdgbench_plugins_dir.{path.stem}"
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        try:
+            spec.loader.exec_module(module)
+        except Exception as exc:
+            _loaded_dirs.discard(directory)
+            raise UsageError(
+                f"plugin file {path} failed to import: {type(exc).__name__}: {exc}"
+            ) from exc
+        _register(module, path.stem, f"plugins dir ({path})")
+        names.append(path.stem)
+    return names
+
+
+def load_default_plugins_dir() -> None:
+    directory = os.environ.get("AKDGBENCH_PLUGINS_DIR")
+    if directory:
+        load_plugins_dir(directory)
+    elif Path(DEFAULT_PLUGINS_DIR).is_dir() and not getattr(sys, "_called_from_test", False):
+        load_plugins_dir(DEFAULT_PLUGINS_DIR)
+
+
+def _enable_tracing() -> None:
+    if os.environ.get("AKDGBENCH_TRACE_HOOKS"):
+        pm.trace.root.setwriter(lambda text: sys.stderr.write(text))
+        pm.enable_tracing()
+
+
+_load_builtins()
+_load_entry_points()
+_enable_tracing()
+
+
+def get_registry(kind: str) -> Registry:
+    """Every object of ``kind`` registered by the plugins now loaded, with provenance."""
+    registry = Registry(kind)
+    hook = getattr(pm.hook, REGISTRATION_HOOKS[kind])
+    for impl in reversed(hook.get_hookimpls()):  # registration order
+
+        def register(obj: Any, name: str | None = None, _plugin: str = impl.plugin_name) -> None:
+            registry.register(obj, name, plugin=_plugin)
+
+        impl.function(register=register)
+    return registry
+
+
+def get(kind: str, name: str) -> Any:
+    return get_registry(kind).get(name)
+
+
+def plugin_source(plugin_name: str) -> str:
+    return plugin_sources.get(plugin_name, "registered in code")
+
+
+def describe_plugins() -> list[dict[str, Any]]:
+    """One entry per plugin: its name, where it came from, its hooks, and what it registered."""
+    registered: dict[str, dict[str, list[str]]] = {}
+    for kind in REGISTRATION_HOOKS:
+        for entry in get_registry(kind).entries():
+            registered.setdefault(entry.plugin, {}).setdefault(kind, []).append(entry.name)
+    out = []
+    for name, plugin in sorted(pm.list_name_plugin(), key=lambda item: item[0]):
+        hooks = sorted(caller.name for caller in pm.get_hookcallers(plugin) or [])
+        out.append(
+            {
+                "name": name,
+                "source": plugin_source(name),
+                "hooks": hooks,
+                "registered": registered.get(name, {}),
+            }
+        )
+    return out
