@@ -22,8 +22,10 @@ class AkdgbenchGroup(click.Group):
             click.echo(f"Error: {exc}", err=True)
             ctx.exit(2)
         except KeyboardInterrupt:
-            click.echo("Interrupted: finished results are saved; rerun the same command to resume.",
-                       err=True)
+            click.echo(
+                "Interrupted: finished results are saved; rerun the same command to resume.",
+                err=True,
+            )
             ctx.exit(130)
 
 
@@ -41,10 +43,16 @@ def _load_plugins_dir(ctx: click.Context, param: click.Parameter, value: str | N
 
 @click.group(cls=AkdgbenchGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="akdgbench")
-@click.option("--plugins-dir", type=click.Path(file_okay=False), callback=_load_plugins_dir,
-              is_eager=True, expose_value=False, envvar=None,
-              help="Load every .py file in this directory as a plugin "
-                   "(default: ./plugins, or $AKDGBENCH_PLUGINS_DIR).")
+@click.option(
+    "--plugins-dir",
+    type=click.Path(file_okay=False),
+    callback=_load_plugins_dir,
+    is_eager=True,
+    expose_value=False,
+    envvar=None,
+    help="Load every .py file in this directory as a plugin "
+    "(default: ./plugins, or $AKDGBENCH_PLUGINS_DIR).",
+)
 def cli() -> None:
     """Benchmark knowledge distillation of GANs.
 
@@ -78,6 +86,154 @@ def plugins_command(as_json: bool) -> None:
         other_hooks = [h for h in plugin["hooks"] if not h.startswith("register_")]
         if other_hooks:
             click.echo(f"    hooks: {', '.join(other_hooks)}")
+
+
+def _run_options(function):
+    """The options of ``run``; None means 'not given', so the suite's value applies."""
+    options = [
+        click.option(
+            "--suite",
+            help="Suite name or TOML path (default: quick). `akdgbench suites` lists them.",
+        ),
+        click.option(
+            "--dataset",
+            help="Data set spec(s), comma-separated (e.g. mnist5k, "
+            "cifar10, folder:path=DIR:size=64).",
+        ),
+        click.option(
+            "--teacher", help="Teacher architecture spec(s) (e.g. sngan, dcgan:width=0.5)."
+        ),
+        click.option("--arch", help="Student architecture spec(s), e.g. dcgan:width=0.25,mlp."),
+        click.option("--methods", help="Method spec(s), e.g. vanilla,mse,lit,akdg:lambda=0.5."),
+        click.option("--seeds", help="A count (3 = seeds 0,1,2) or a list (0,5)."),
+        click.option("--steps", type=int, help="Generator steps per student."),
+        click.option("--teacher-steps", type=int, help="Generator steps to train the teacher."),
+        click.option(
+            "--teacher-checkpoint",
+            type=click.Path(dir_okay=False),
+            help="Use this trained teacher generator (state dict) instead of training one.",
+        ),
+        click.option("--batch-size", type=int),
+        click.option(
+            "--loss",
+            type=click.Choice(["hinge", "ns", "wgan-gp"]),
+            help="Adversarial loss (default: the architecture's paper).",
+        ),
+        click.option("--lr", type=float, help="Adam learning rate (default: the architecture's)."),
+        click.option("--n-dis", type=int, help="Discriminator steps per generator step."),
+        click.option("--lr-decay", type=click.Choice(["none", "linear"])),
+        click.option("--ema", type=float, help="EMA decay of the student's weights (0 = off)."),
+        click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"])),
+        click.option(
+            "--compile/--no-compile", "compile", default=None, help="torch.compile the networks."
+        ),
+        click.option("--channels-last/--no-channels-last", "channels_last", default=None),
+        click.option("--device", help="auto (CUDA when present), cpu, cuda or cuda:N."),
+        click.option("--checkpoint-every", type=int, help="Steps between checkpoints."),
+        click.option("--log-every", type=int, help="Steps between loss logs."),
+        click.option(
+            "--eval-samples",
+            type=int,
+            help="Generated samples per evaluation (default: the data set's: 50,000 "
+            "for natural images, 5,000 for mnist5k).",
+        ),
+        click.option("--eval-batch-size", type=int),
+        click.option(
+            "--eval-every",
+            type=int,
+            help="Also evaluate FID/IS every N steps on fewer samples (eval_log.csv).",
+        ),
+        click.option(
+            "--feature-extractor", help="auto, digits, inception-v3-compat, or a plugin's."
+        ),
+        click.option("--metrics", help="Comma list of fid, isc, kid, prc."),
+        click.option(
+            "--inception-weights",
+            type=click.Path(dir_okay=False),
+            envvar="AKDGBENCH_INCEPTION_WEIGHTS",
+            help="Local copy of torch-fidelity's Inception weights (offline use).",
+        ),
+        click.option(
+            "--data-root",
+            type=click.Path(file_okay=False),
+            envvar="AKDGBENCH_DATA",
+            help="Where data sets live (default ~/.cache/akdgbench/data).",
+        ),
+        click.option("--executor", help="local (default) or submitit[:cluster=local|slurm|debug]."),
+        click.option("--slurm-partition", help="submitit: SLURM partition."),
+        click.option("--gpus-per-job", type=int, help="submitit: GPUs per cell."),
+        click.option("--timeout-min", type=int, help="submitit: job time limit."),
+        click.option("--array-parallelism", type=int, help="submitit: jobs running at once."),
+        click.option(
+            "--rerun-failed",
+            is_flag=True,
+            default=None,
+            help="Also rerun cells that failed or diverged.",
+        ),
+        click.option("--quiet", is_flag=True, default=None, help="No progress bars."),
+        click.option(
+            "--out",
+            type=click.Path(),
+            help="Run directory (default: a new results/run-DATE-TIME). "
+            "An existing one is resumed.",
+        ),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+EXECUTOR_FLAGS = {
+    "slurm_partition": "partition",
+    "gpus_per_job": "gpus_per_job",
+    "timeout_min": "timeout_min",
+    "array_parallelism": "array_parallelism",
+}
+
+
+@cli.command(name="run")
+@_run_options
+def run_command(suite: str | None, out: str | None, **options) -> None:
+    """Train and compare: every (dataset, teacher, arch, method, seed) cell, then the table.
+
+    Settings come from the suite (default `quick`: embedded digits, CPU-sized),
+    overridden by any option given here. Rerunning the same command on the
+    same --out resumes: finished cells are kept, interrupted ones continue.
+
+    \b
+    Examples:
+      akdgbench run                                    # quick suite, ~10 min on 2 CPU cores
+      akdgbench run --methods akdg,mse --arch sngan    # two methods, SNGAN students
+      akdgbench run --suite digits --out results/digits
+      akdgbench run --suite paper-cifar10 --executor submitit --slurm-partition gpu
+    """
+    from akdgbench.run_settings import resolve_settings
+    from akdgbench.runner import run_grid
+
+    given = {name: options.pop(flag) for flag, name in EXECUTOR_FLAGS.items()}
+    executor_options = {name: value for name, value in given.items() if value is not None}
+    settings = resolve_settings(suite, options)
+    if executor_options:
+        settings["executor_options"] = {**settings["executor_options"], **executor_options}
+    summary = run_grid(settings, out=out, echo=lambda text: click.echo(text, err=True))
+    if summary.table:
+        click.echo(summary.table)
+    click.echo(
+        f"{summary.done} done, {summary.failed} failed, {summary.skipped} skipped "
+        f"(already finished) -> {summary.run_dir}",
+        err=True,
+    )
+    if summary.failed:
+        sys.exit(1)
+
+
+@cli.command(name="suites")
+def suites_command() -> None:
+    """List the benchmark suites `run --suite` accepts, one line each."""
+    from akdgbench.suites import describe_suites
+
+    for name, description in describe_suites():
+        click.echo(f"{name:20s} {description}")
 
 
 plugins.pm.hook.register_commands(cli=cli)

@@ -1,0 +1,142 @@
+"""The settings of a run: defaults, then the suite, then the command line.
+
+Every key here is both a suite key and (with dashes) a ``run`` option.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from akdgbench.errors import UsageError
+from akdgbench.specs import split_specs
+from akdgbench.suites import DEFAULT_SUITE, load_suite
+
+GRID_KEYS = ("dataset", "teacher", "arch", "methods", "seeds")
+
+RUN_DEFAULTS: dict[str, Any] = {
+    # the grid
+    "dataset": ["mnist5k"],
+    "teacher": ["dcgan"],
+    "arch": ["dcgan"],
+    "methods": ["vanilla", "mse", "lit", "akdg"],
+    "seeds": [0],
+    # per-family options a suite applies under the user's own (e.g. CPU-sized widths)
+    "teacher_presets": {},
+    "student_presets": {},
+    # training
+    "steps": 2000,
+    "teacher_steps": 5000,
+    "teacher_seed": 0,
+    "teacher_checkpoint": None,
+    "batch_size": 64,
+    "loss": None,
+    "lr": None,
+    "n_dis": None,
+    "lr_decay": None,
+    "ema": 0.0,
+    "precision": "fp32",
+    "compile": False,
+    "channels_last": False,
+    "device": "auto",
+    "checkpoint_every": 500,
+    "log_every": 50,
+    # evaluation
+    "eval_samples": None,
+    "eval_batch_size": 250,
+    "eval_seed": 0,
+    "eval_every": 0,
+    "eval_every_samples": 1000,
+    "feature_extractor": "auto",
+    "metrics": ["fid", "isc", "kid"],
+    "inception_weights": None,
+    "eval_real": True,
+    "eval_teacher": True,
+    # where and how
+    "data_root": None,
+    "executor": "local",
+    "executor_options": {},
+    "quiet": False,
+    "rerun_failed": False,
+}
+
+#: settings that change what a finished cell means; a run directory refuses changes to them
+MEANING_KEYS = (
+    "teacher_presets",
+    "student_presets",
+    "steps",
+    "teacher_steps",
+    "teacher_seed",
+    "teacher_checkpoint",
+    "batch_size",
+    "loss",
+    "lr",
+    "n_dis",
+    "lr_decay",
+    "ema",
+    "precision",
+    "eval_samples",
+    "eval_seed",
+    "eval_every",
+    "eval_every_samples",
+    "feature_extractor",
+    "metrics",
+)
+
+POSITIVE_INT_KEYS = (
+    "steps",
+    "teacher_steps",
+    "batch_size",
+    "checkpoint_every",
+    "log_every",
+    "eval_batch_size",
+    "eval_every_samples",
+)
+
+
+def parse_seeds(value: Any) -> list[int]:
+    """``3`` -> [0, 1, 2]; ``"0,5"`` or ``[0, 5]`` -> [0, 5]."""
+    try:
+        if isinstance(value, int):
+            seeds = list(range(value))
+        elif isinstance(value, str) and "," not in value:
+            seeds = list(range(int(value)))
+        else:
+            seeds = [
+                int(seed)
+                for seed in split_specs(
+                    value if isinstance(value, str) else [str(v) for v in value]
+                )
+            ]
+    except ValueError:
+        raise UsageError(f"--seeds {value!r}: give a count (3) or a list (0,5)") from None
+    if not seeds or any(seed < 0 for seed in seeds):
+        raise UsageError(f"--seeds {value!r}: need at least one non-negative seed")
+    return seeds
+
+
+def resolve_settings(suite: str | None, overrides: dict[str, Any]) -> dict[str, Any]:
+    """Defaults <- suite <- command-line ``overrides`` (None means not given)."""
+    settings = dict(RUN_DEFAULTS)
+    suite_data = load_suite(suite or DEFAULT_SUITE, set(RUN_DEFAULTS))
+    settings.update({k: v for k, v in suite_data.items() if k in RUN_DEFAULTS})
+    settings["suite"] = suite_data["suite"]
+    settings["description"] = suite_data["description"]
+    settings.update({k: v for k, v in overrides.items() if v is not None})
+    for key in ("dataset", "teacher", "arch", "methods", "metrics"):
+        settings[key] = split_specs(settings[key])
+    settings["seeds"] = parse_seeds(settings["seeds"])
+    for key in POSITIVE_INT_KEYS:
+        if not isinstance(settings[key], int) or settings[key] <= 0:
+            raise UsageError(
+                f"{key.replace('_', '-')} must be a positive integer, not {settings[key]!r}"
+            )
+    if settings["eval_samples"] is not None and settings["eval_samples"] <= 0:
+        raise UsageError(f"eval-samples must be positive, not {settings['eval_samples']!r}")
+    if settings["eval_every"] < 0:
+        raise UsageError("eval-every must be 0 (off) or a positive number of steps")
+    if settings["precision"] not in ("fp32", "bf16", "fp16"):
+        raise UsageError(f"precision must be fp32, bf16 or fp16, not {settings['precision']!r}")
+    for key in GRID_KEYS:
+        if not settings[key]:
+            raise UsageError(f"the grid is empty: --{key} names nothing")
+    return settings

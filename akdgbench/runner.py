@@ -1,0 +1,534 @@
+"""Expands a grid into cells and runs them through an executor, resumably.
+
+A *cell* is one (data set, teacher, student architecture, method, seed). Two
+kinds of pseudo-cell give the table its reference rows: the teacher's own
+row (method ``teacher``) and the real data's row (method ``real``). Each cell
+lives in its own directory of the run directory, checkpoints there, and ends
+as one row (``row.json``) that the results store collects. Rerunning the same
+command skips finished cells and resumes interrupted ones.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import time
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import filelock
+
+from akdgbench import defaults
+from akdgbench.errors import UsageError
+from akdgbench.plugins import pm
+from akdgbench.run_settings import MEANING_KEYS
+from akdgbench.specs import parse_spec
+
+#: bumped when a run directory written by an older akdgbench can no longer be resumed
+RUN_FORMAT_VERSION = 1
+
+TEACHER_METHOD = "teacher"
+REAL_METHOD = "real"
+
+
+@dataclass(frozen=True)
+class Cell:
+    dataset: str
+    teacher: str
+    arch: str
+    method: str
+    seed: int
+
+    @property
+    def cell_id(self) -> str:
+        parts = [
+            self.dataset,
+            f"t-{self.teacher}" if self.teacher else "",
+            f"s-{self.arch}" if self.arch else "",
+            self.method,
+            f"seed{self.seed}",
+        ]
+        return "__".join(_slug(part) for part in parts if part)
+
+    @property
+    def is_reference(self) -> bool:
+        return self.method in (TEACHER_METHOD, REAL_METHOD)
+
+    def label(self) -> str:
+        if self.method == REAL_METHOD:
+            return f"real {self.dataset}"
+        if self.method == TEACHER_METHOD:
+            return f"teacher {self.teacher} on {self.dataset}"
+        return f"{self.method} {self.arch} <- {self.teacher} on {self.dataset}, seed {self.seed}"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9=.+-]+", "-", text).strip("-")
+
+
+@dataclass(frozen=True)
+class CellJob:
+    """What an executor ships to wherever a cell runs: picklable, self-contained."""
+
+    run_dir: str
+    cell: Cell
+
+
+def expand_grid(settings: dict[str, Any]) -> list[Cell]:
+    """The reference rows first (real data, then teachers), then every student cell."""
+    cells: list[Cell] = []
+    teacher_seed = int(settings["teacher_seed"])
+    for dataset in settings["dataset"]:
+        if settings["eval_real"]:
+            cells.append(Cell(dataset, "", "", REAL_METHOD, 0))
+        needs_teacher = any(_method_needs_teacher(m) for m in settings["methods"])
+        for teacher in settings["teacher"] if needs_teacher or settings["eval_teacher"] else []:
+            cells.append(Cell(dataset, teacher, teacher, TEACHER_METHOD, teacher_seed))
+        for teacher in settings["teacher"]:
+            for arch in settings["arch"]:
+                for method in settings["methods"]:
+                    for seed in settings["seeds"]:
+                        cells.append(Cell(dataset, teacher, arch, method, int(seed)))
+    if not any(not cell.is_reference for cell in cells):
+        raise UsageError(
+            "the grid is empty: give at least one dataset, teacher, arch, method and seed"
+        )
+    return cells
+
+
+def _method_needs_teacher(method_spec: str) -> bool:
+    from akdgbench.plugins import get
+
+    return bool(get("method", parse_spec(method_spec).name).needs_teacher)
+
+
+# ----------------------------------------------------------------------------- one cell
+
+
+def execute_cell(job: CellJob) -> dict[str, Any]:
+    """Train (or resume) and evaluate one cell. Returns its row; a failing cell is a row too."""
+    from akdgbench.results import RunStore
+
+    store = RunStore(job.run_dir)
+    settings = store.read_config()["settings"]
+    cell = job.cell
+    cell_dir = store.cell_dir(cell.cell_id)
+    cell_dir.mkdir(parents=True, exist_ok=True)
+    row: dict[str, Any] = {
+        "cell_id": cell.cell_id,
+        "dataset": cell.dataset,
+        "teacher": cell.teacher,
+        "arch": cell.arch,
+        "method": cell.method,
+        "seed": cell.seed,
+        "steps": settings["teacher_steps"]
+        if cell.method == TEACHER_METHOD
+        else (None if cell.method == REAL_METHOD else settings["steps"]),
+    }
+    pm.hook.on_cell_start(cell=cell, cell_dir=cell_dir)
+    try:
+        row.update(_run_cell(cell, cell_dir, settings, Path(job.run_dir)))
+    except KeyboardInterrupt:
+        raise
+    except UsageError as exc:
+        row.update(status="failed", error=str(exc))
+    except Exception as exc:  # a broken cell must not take the grid down
+        (cell_dir / "error.txt").write_text(traceback.format_exc())
+        row.update(status="failed", error=f"{type(exc).__name__}: {exc}")
+    store.write_cell_row(cell.cell_id, row)
+    pm.hook.on_cell_end(cell=cell, row=row)
+    return row
+
+
+def _run_cell(
+    cell: Cell, cell_dir: Path, settings: dict[str, Any], run_dir: Path
+) -> dict[str, Any]:
+    from akdgbench.dataset import make_dataset
+
+    dataset = make_dataset(cell.dataset, settings["data_root"] or defaults.data_root())
+    if cell.method == REAL_METHOD:
+        return _evaluate_real_row(dataset, settings, run_dir)
+    teacher = None
+    if cell.method == TEACHER_METHOD or _method_needs_teacher(cell.method):
+        teacher = _teacher_for(cell, dataset, settings, run_dir)
+    if cell.method == TEACHER_METHOD:
+        return {"status": "done", **_evaluate_row(teacher, dataset, settings, run_dir, cell_dir)}
+    return _train_and_evaluate_student(cell, cell_dir, dataset, teacher, settings, run_dir)
+
+
+def train_settings(settings: dict[str, Any], *, steps: int, seed: int):
+    from akdgbench.engine import TrainSettings
+
+    return TrainSettings(
+        steps=steps,
+        seed=seed,
+        batch_size=settings["batch_size"],
+        loss=settings["loss"],
+        lr=settings["lr"],
+        n_dis=settings["n_dis"],
+        lr_decay=settings["lr_decay"],
+        precision=settings["precision"],
+        compile=settings["compile"],
+        channels_last=settings["channels_last"],
+        ema=settings["ema"],
+        device=settings["device"],
+        checkpoint_every=settings["checkpoint_every"],
+        log_every=settings["log_every"],
+    )
+
+
+def effective_arch_spec(spec: str, presets: dict[str, str]) -> str:
+    """Applies a suite's per-family presets (``{"dcgan": "width=0.25"}``) under the spec."""
+    parsed = parse_spec(spec)
+    preset = presets.get(parsed.name)
+    if not preset:
+        return spec
+    options = dict(parse_spec(f"{parsed.name}:{preset}").options)
+    options.update(parsed.options)
+    return ":".join([parsed.name, *(f"{k}={v}" for k, v in options.items())])
+
+
+def _teacher_for(cell: Cell, dataset, settings: dict[str, Any], run_dir: Path):
+    from akdgbench.architecture import make_architecture
+    from akdgbench.teachers import get_teacher
+
+    teacher_arch = make_architecture(
+        effective_arch_spec(cell.teacher, settings["teacher_presets"]), role="teacher"
+    )
+    return get_teacher(
+        dataset=dataset,
+        teacher_arch=teacher_arch,
+        steps=settings["teacher_steps"],
+        settings=train_settings(
+            settings, steps=settings["teacher_steps"], seed=settings["teacher_seed"]
+        ),
+        cache_dir=run_dir / "teachers",
+        checkpoint=settings["teacher_checkpoint"],
+        progress=not settings["quiet"],
+    )
+
+
+def _train_and_evaluate_student(cell, cell_dir, dataset, teacher, settings, run_dir):
+    from akdgbench.architecture import make_architecture
+    from akdgbench.engine import train
+    from akdgbench.method import make_method
+
+    student_arch = make_architecture(
+        effective_arch_spec(cell.arch, settings["student_presets"]), role="student"
+    )
+    teacher_arch = make_architecture(
+        effective_arch_spec(cell.teacher, settings["teacher_presets"]), role="teacher"
+    )
+    method = make_method(cell.method)
+    on_eval = _curve_evaluator(dataset, settings, run_dir) if settings["eval_every"] else None
+    outcome = train(
+        dataset=dataset,
+        student_arch=student_arch,
+        method=method,
+        settings=train_settings(settings, steps=settings["steps"], seed=cell.seed),
+        out_dir=cell_dir,
+        teacher=teacher if method.needs_teacher else None,
+        teacher_arch=teacher_arch if method.needs_teacher else None,
+        progress=not settings["quiet"],
+        cell=cell,
+        eval_every=settings["eval_every"],
+        on_eval=on_eval,
+    )
+    row: dict[str, Any] = {"train_seconds": round(outcome.train_seconds, 2)}
+    if outcome.status != "done":
+        row.update(status=outcome.status, error=outcome.error)
+        return row
+    row.update(
+        status="done", **_evaluate_row(outcome.generator, dataset, settings, run_dir, cell_dir)
+    )
+    return row
+
+
+def _eval_kwargs(dataset, settings: dict[str, Any], run_dir: Path) -> dict[str, Any]:
+    return {
+        "feature_extractor": settings["feature_extractor"],
+        "batch_size": settings["eval_batch_size"],
+        "device": _device(settings["device"]),
+        "cache_dir": run_dir / "fidelity_cache",
+        "inception_weights": settings["inception_weights"],
+    }
+
+
+def _device(name: str) -> str:
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return name
+
+
+def _evaluate_row(generator, dataset, settings, run_dir: Path, cell_dir: Path) -> dict[str, Any]:
+    from akdgbench.evaluate import evaluate_quality, measure_efficiency
+
+    started = time.perf_counter()
+    samples = settings["eval_samples"] or dataset.default_eval_samples
+    quality = evaluate_quality(
+        generator,
+        dataset,
+        num_samples=samples,
+        seed=settings["eval_seed"],
+        metrics=tuple(settings["metrics"]),
+        progress=not settings["quiet"],
+        **_eval_kwargs(dataset, settings, run_dir),
+    )
+    efficiency = measure_efficiency(
+        generator,
+        resolution=dataset.resolution,
+        channels=dataset.channels,
+        device=_device(settings["device"]),
+    )
+    return {
+        **quality,
+        **efficiency,
+        "eval_seconds": round(time.perf_counter() - started, 2),
+        "eval_samples": samples,
+        "feature_extractor": quality.get("feature_extractor"),
+    }
+
+
+def _evaluate_real_row(dataset, settings, run_dir: Path) -> dict[str, Any]:
+    from akdgbench.evaluate import evaluate_real
+
+    started = time.perf_counter()
+    quality = evaluate_real(dataset, **_eval_kwargs(dataset, settings, run_dir))
+    return {"status": "done", **quality, "eval_seconds": round(time.perf_counter() - started, 2)}
+
+
+def _curve_evaluator(dataset, settings, run_dir: Path):
+    from akdgbench.evaluate import evaluate_quality
+
+    def on_eval(step: int, generator) -> dict[str, Any]:
+        metrics = evaluate_quality(
+            generator,
+            dataset,
+            num_samples=settings["eval_every_samples"],
+            seed=settings["eval_seed"],
+            metrics=("fid", "isc"),
+            **_eval_kwargs(dataset, settings, run_dir),
+        )
+        return {key: metrics[key] for key in ("fid", "is_mean", "is_std") if key in metrics}
+
+    return on_eval
+
+
+# ----------------------------------------------------------------------------- the run directory
+
+
+@contextmanager
+def run_dir_lock(run_dir: Path) -> Iterator[None]:
+    """One ``akdgbench run`` per run directory; the second names the holder."""
+    lock = filelock.FileLock(str(run_dir / ".lock"))
+    owner_file = run_dir / ".lock.owner"
+    try:
+        lock.acquire(timeout=0)
+    except filelock.Timeout:
+        owner = owner_file.read_text().strip() if owner_file.exists() else "another process"
+        raise UsageError(
+            f"run directory {run_dir} is in use by {owner}; wait for it or use another --out"
+        ) from None
+    try:
+        owner_file.write_text(
+            f"pid {os.getpid()} on {socket.gethostname()} "
+            f"since {time.strftime('%Y-%m-%d %H:%M:%S')}\n"
+        )
+        yield
+    finally:
+        owner_file.unlink(missing_ok=True)
+        lock.release()
+
+
+def prepare_run_dir(out: str | None) -> Path:
+    if out:
+        run_dir = Path(out).expanduser()
+        if run_dir.exists() and not run_dir.is_dir():
+            raise UsageError(f"--out {run_dir} is a file, not a run directory")
+    else:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        run_dir = defaults.RESULTS_DIR / f"run-{stamp}"
+        suffix = 1
+        while run_dir.exists():
+            suffix += 1
+            run_dir = defaults.RESULTS_DIR / f"run-{stamp}-{suffix}"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return run_dir
+
+
+def merge_config(store, settings: dict[str, Any], meaning_keys: tuple[str, ...]) -> dict[str, Any]:
+    """Grows the grid of an existing run; refuses settings that would change finished cells."""
+    grid_keys = ("dataset", "teacher", "arch", "methods", "seeds")
+    if not store.config_path.exists():
+        return settings
+    previous = store.read_config()
+    version = previous.get("format_version")
+    if version != RUN_FORMAT_VERSION:
+        raise UsageError(
+            f"run directory {store.run_dir} was written by an incompatible akdgbench "
+            f"(format {version}, this is {RUN_FORMAT_VERSION}); use a new --out"
+        )
+    old = previous["settings"]
+    changed = [key for key in meaning_keys if old.get(key) != settings.get(key)]
+    if changed:
+        details = ", ".join(f"{key}: {old.get(key)!r} -> {settings.get(key)!r}" for key in changed)
+        raise UsageError(
+            f"run directory {store.run_dir} was made with other settings ({details}); "
+            "rerun with the same settings or use a new --out"
+        )
+    merged = dict(settings)
+    for key in grid_keys:
+        merged[key] = list(dict.fromkeys([*old.get(key, []), *settings[key]]))
+    return merged
+
+
+def cells_to_run(
+    cells: list[Cell], rows: dict[str, dict[str, Any]], rerun_failed: bool
+) -> tuple[list[Cell], list[Cell]]:
+    """(cells to run now, cells skipped because they already finished or failed)."""
+    todo, skipped = [], []
+    for cell in cells:
+        status = rows.get(cell.cell_id, {}).get("status")
+        if status == "done" or (status in ("failed", "diverged") and not rerun_failed):
+            skipped.append(cell)
+        else:
+            todo.append(cell)
+    return todo, skipped
+
+
+def settings_snapshot(settings: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps(settings, default=str))
+
+
+# ----------------------------------------------------------------------------- the whole grid
+
+
+@dataclass
+class RunSummary:
+    run_dir: Path
+    done: int
+    failed: int
+    skipped: int
+    table: str
+
+
+def run_grid(settings: dict[str, Any], out: str | None = None, echo=print) -> RunSummary:
+    """Runs every cell of the grid that has not finished; returns counts and the table."""
+    from akdgbench.results import RunStore
+    from akdgbench.tables import render_table, write_tables
+
+    cells = expand_grid(settings)
+    validate_cells(cells, settings)
+    run_dir = prepare_run_dir(out)
+    store = RunStore(run_dir)
+    with run_dir_lock(run_dir):
+        settings = merge_config(store, settings, MEANING_KEYS)
+        store.write_config(
+            {"format_version": RUN_FORMAT_VERSION, "settings": settings_snapshot(settings)}
+        )
+        cells = expand_grid(settings)
+        rows = {row["cell_id"]: row for row in store.collect()}
+        todo, skipped = cells_to_run(cells, rows, settings["rerun_failed"])
+        echo(f"run directory: {run_dir}  ({len(todo)} cells to run, {len(skipped)} finished)")
+        executor = _make_executor(settings, run_dir)
+        done = failed = 0
+        jobs = [CellJob(str(run_dir), cell) for cell in _teachers_first(todo)]
+        with _overall_progress(len(jobs), settings["quiet"]) as bar:
+            for job, row in executor.map(execute_cell, jobs):
+                store.collect()
+                ok = row.get("status") == "done"
+                done += ok
+                failed += not ok
+                bar.update(1)
+                if not ok:
+                    bar.write(f"{row.get('status')}: {job.cell.label()}: {row.get('error')}")
+        rows = store.collect()
+        table = render_table(rows) if any(r.get("status") == "done" for r in rows) else ""
+        if table:
+            write_tables(run_dir)
+    return RunSummary(run_dir, done, failed, len(skipped), table)
+
+
+def _make_executor(settings: dict[str, Any], run_dir: Path):
+    from akdgbench.executor import make_executor
+    from akdgbench.plugins import get
+    from akdgbench.specs import parse_spec
+
+    options = dict(settings["executor_options"])
+    executor_cls = get("executor", parse_spec(settings["executor"]).name)
+    if "folder" in executor_cls.options:  # job logs live with the run
+        options.setdefault("folder", str(run_dir / "submitit"))
+    return make_executor(settings["executor"], **options)
+
+
+def _teachers_first(cells: list[Cell]) -> list[Cell]:
+    return sorted(cells, key=lambda cell: 0 if cell.is_reference else 1)
+
+
+@contextmanager
+def _overall_progress(total: int, quiet: bool):
+    from tqdm import tqdm
+
+    bar = tqdm(
+        total=total,
+        desc="cells",
+        unit="cell",
+        disable=quiet or total == 0,
+        position=0,
+        dynamic_ncols=True,
+    )
+    try:
+        yield bar
+    finally:
+        bar.close()
+
+
+def validate_cells(cells: list[Cell], settings: dict[str, Any]) -> None:
+    """Fails before any training on bad names, options or method/architecture pairs."""
+    from akdgbench.architecture import make_architecture
+    from akdgbench.dataset import make_dataset
+    from akdgbench.method import make_method
+    from akdgbench.plugins import get_registry
+
+    _make_executor(settings, Path("."))
+    if settings["feature_extractor"] != "auto":
+        get_registry("feature extractor").get(settings["feature_extractor"])
+    checked: set[tuple[str, str, str, str]] = set()
+    datasets = {}
+    for cell in cells:
+        if cell.dataset not in datasets:  # fails now, not in every cell, when data is missing
+            datasets[cell.dataset] = make_dataset(
+                cell.dataset, settings["data_root"] or defaults.data_root()
+            )
+            datasets[cell.dataset].train_set()
+        dataset = datasets[cell.dataset]
+        if cell.is_reference:
+            if cell.method == TEACHER_METHOD:
+                make_architecture(
+                    effective_arch_spec(cell.teacher, settings["teacher_presets"]), role="teacher"
+                )
+            continue
+        key = (cell.dataset, cell.teacher, cell.arch, cell.method)
+        if key in checked:
+            continue
+        checked.add(key)
+        method = make_method(cell.method)
+        student_arch = make_architecture(
+            effective_arch_spec(cell.arch, settings["student_presets"]), role="student"
+        )
+        if method.needs_teacher:
+            teacher_arch = make_architecture(
+                effective_arch_spec(cell.teacher, settings["teacher_presets"]), role="teacher"
+            )
+            method.check_compatible(
+                teacher_arch.build_generator(dataset.resolution, dataset.channels),
+                student_arch.build_generator(dataset.resolution, dataset.channels),
+            )
