@@ -57,6 +57,8 @@ RUN_DEFAULTS: dict[str, Any] = {
     "executor_options": {},
     "quiet": False,
     "rerun_failed": False,
+    # cells whose method cannot handle their teacher/student pair become "skipped" rows
+    "skip_incompatible": False,
 }
 
 #: settings that change what a finished cell means; a run directory refuses changes to them

@@ -120,17 +120,7 @@ def execute_cell(job: CellJob) -> dict[str, Any]:
     cell = job.cell
     cell_dir = store.cell_dir(cell.cell_id)
     cell_dir.mkdir(parents=True, exist_ok=True)
-    row: dict[str, Any] = {
-        "cell_id": cell.cell_id,
-        "dataset": cell.dataset,
-        "teacher": cell.teacher,
-        "arch": cell.arch,
-        "method": cell.method,
-        "seed": cell.seed,
-        "steps": settings["teacher_steps"]
-        if cell.method == TEACHER_METHOD
-        else (None if cell.method == REAL_METHOD else settings["steps"]),
-    }
+    row = _cell_row(cell, settings)
     pm.hook.on_cell_start(cell=cell, cell_dir=cell_dir)
     try:
         row.update(_run_cell(cell, cell_dir, settings, Path(job.run_dir)))
@@ -144,6 +134,21 @@ def execute_cell(job: CellJob) -> dict[str, Any]:
     store.write_cell_row(cell.cell_id, row)
     pm.hook.on_cell_end(cell=cell, row=row)
     return row
+
+
+def _cell_row(cell: Cell, settings: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    return {
+        "cell_id": cell.cell_id,
+        "dataset": cell.dataset,
+        "teacher": cell.teacher,
+        "arch": cell.arch,
+        "method": cell.method,
+        "seed": cell.seed,
+        "steps": settings["teacher_steps"]
+        if cell.method == TEACHER_METHOD
+        else (None if cell.method == REAL_METHOD else settings["steps"]),
+        **fields,
+    }
 
 
 def _run_cell(
@@ -397,7 +402,7 @@ def cells_to_run(
     todo, skipped = [], []
     for cell in cells:
         status = rows.get(cell.cell_id, {}).get("status")
-        if status == "done" or (status in ("failed", "diverged") and not rerun_failed):
+        if status in ("done", "skipped") or (status in ("failed", "diverged") and not rerun_failed):
             skipped.append(cell)
         else:
             todo.append(cell)
@@ -425,8 +430,7 @@ def run_grid(settings: dict[str, Any], out: str | None = None, echo=print) -> Ru
     from akdgbench.results import RunStore
     from akdgbench.tables import render_table, write_tables
 
-    cells = expand_grid(settings)
-    validate_cells(cells, settings)
+    validate_cells(expand_grid(settings), settings)
     run_dir = prepare_run_dir(out)
     store = RunStore(run_dir)
     with run_dir_lock(run_dir):
@@ -435,6 +439,16 @@ def run_grid(settings: dict[str, Any], out: str | None = None, echo=print) -> Ru
             {"format_version": RUN_FORMAT_VERSION, "settings": settings_snapshot(settings)}
         )
         cells = expand_grid(settings)
+        for cell_id, reason in validate_cells(cells, settings).items():
+            store.write_cell_row(
+                cell_id,
+                _cell_row(
+                    next(c for c in cells if c.cell_id == cell_id),
+                    settings,
+                    status="skipped",
+                    error=reason,
+                ),
+            )
         rows = {row["cell_id"]: row for row in store.collect()}
         todo, skipped = cells_to_run(cells, rows, settings["rerun_failed"])
         echo(f"run directory: {run_dir}  ({len(todo)} cells to run, {len(skipped)} finished)")
@@ -491,8 +505,13 @@ def _overall_progress(total: int, quiet: bool):
         bar.close()
 
 
-def validate_cells(cells: list[Cell], settings: dict[str, Any]) -> None:
-    """Fails before any training on bad names, options or method/architecture pairs."""
+def validate_cells(cells: list[Cell], settings: dict[str, Any]) -> dict[str, str]:
+    """Fails before any training on bad names, options or data.
+
+    Returns ``{cell_id: reason}`` for cells whose method cannot handle their
+    teacher/student pair (LIT on unaligned stages) when the settings allow
+    skipping them (``skip_incompatible``); otherwise such a pair is an error.
+    """
     from akdgbench.architecture import make_architecture
     from akdgbench.dataset import make_dataset
     from akdgbench.method import make_method
@@ -501,8 +520,9 @@ def validate_cells(cells: list[Cell], settings: dict[str, Any]) -> None:
     _make_executor(settings, Path("."))
     if settings["feature_extractor"] != "auto":
         get_registry("feature extractor").get(settings["feature_extractor"])
-    checked: set[tuple[str, str, str, str]] = set()
-    datasets = {}
+    datasets: dict[str, Any] = {}
+    verdicts: dict[tuple[str, str, str, str], str | None] = {}
+    incompatible: dict[str, str] = {}
     for cell in cells:
         if cell.dataset not in datasets:  # fails now, not in every cell, when data is missing
             datasets[cell.dataset] = make_dataset(
@@ -510,25 +530,32 @@ def validate_cells(cells: list[Cell], settings: dict[str, Any]) -> None:
             )
             datasets[cell.dataset].train_set()
         dataset = datasets[cell.dataset]
-        if cell.is_reference:
-            if cell.method == TEACHER_METHOD:
-                make_architecture(
-                    effective_arch_spec(cell.teacher, settings["teacher_presets"]), role="teacher"
-                )
-            continue
-        key = (cell.dataset, cell.teacher, cell.arch, cell.method)
-        if key in checked:
-            continue
-        checked.add(key)
-        method = make_method(cell.method)
-        student_arch = make_architecture(
-            effective_arch_spec(cell.arch, settings["student_presets"]), role="student"
-        )
-        if method.needs_teacher:
-            teacher_arch = make_architecture(
+        teacher_arch = (
+            make_architecture(
                 effective_arch_spec(cell.teacher, settings["teacher_presets"]), role="teacher"
             )
-            method.check_compatible(
-                teacher_arch.build_generator(dataset.resolution, dataset.channels),
-                student_arch.build_generator(dataset.resolution, dataset.channels),
+            if cell.teacher
+            else None
+        )
+        if cell.is_reference:
+            continue
+        key = (cell.dataset, cell.teacher, cell.arch, cell.method)
+        if key not in verdicts:
+            verdicts[key] = None
+            method = make_method(cell.method)
+            student_arch = make_architecture(
+                effective_arch_spec(cell.arch, settings["student_presets"]), role="student"
             )
+            if method.needs_teacher and teacher_arch is not None:
+                try:
+                    method.check_compatible(
+                        teacher_arch.build_generator(dataset.resolution, dataset.channels),
+                        student_arch.build_generator(dataset.resolution, dataset.channels),
+                    )
+                except UsageError as exc:
+                    if not settings["skip_incompatible"]:
+                        raise
+                    verdicts[key] = str(exc)
+        if verdicts[key]:
+            incompatible[cell.cell_id] = verdicts[key]
+    return incompatible

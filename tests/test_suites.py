@@ -1,0 +1,75 @@
+import pytest
+from click.testing import CliRunner
+
+from akdgbench.cli import cli
+from akdgbench.errors import UsageError
+from akdgbench.run_settings import RUN_DEFAULTS, parse_seeds, resolve_settings
+from akdgbench.suites import available_suites, load_suite
+
+
+def test_builtin_suites_parse_with_known_keys():
+    suites = available_suites()
+    assert {"quick", "digits", "paper-cifar10", "paper-lsun-bedroom"} <= set(suites)
+    for name in suites:
+        data = load_suite(name, set(RUN_DEFAULTS))
+        assert data["description"], f"suite {name} lacks a description"
+
+
+def test_suites_command_lists_one_line_each():
+    result = CliRunner().invoke(cli, ["suites"])
+    assert result.exit_code == 0
+    lines = result.output.strip().splitlines()
+    assert any(line.startswith("quick") for line in lines)
+    assert len(lines) == len(available_suites())
+
+
+def test_cli_values_override_the_suite():
+    settings = resolve_settings("quick", {"methods": "akdg,mse", "arch": "sngan", "steps": 7})
+    assert settings["methods"] == ["akdg", "mse"]
+    assert settings["arch"] == ["sngan"]
+    assert settings["steps"] == 7
+    quick = load_suite("quick", set(RUN_DEFAULTS))
+    assert settings["teacher_steps"] == quick["teacher_steps"]
+
+
+def test_toml_error_names_line_and_column(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('description = "x"\nsteps = = 3\n')
+    with pytest.raises(UsageError, match=r"TOML error: .*line 2, column"):
+        resolve_settings(str(bad), {})
+
+
+def test_unknown_key_is_named_with_the_known_ones(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('description = "x"\nstpes = 3\n')
+    with pytest.raises(UsageError, match=r"unknown key 'stpes' \(did you mean 'steps'\?\); known keys"):
+        resolve_settings(str(bad), {})
+
+
+def test_unknown_suite_name():
+    with pytest.raises(UsageError, match=r"unknown suite 'quik'.*did you mean 'quick'"):
+        resolve_settings("quik", {})
+
+
+@pytest.mark.parametrize(("value", "seeds"), [(3, [0, 1, 2]), ("3", [0, 1, 2]), ("0,5", [0, 5]),
+                                              ([1, 2], [1, 2])])
+def test_seeds(value, seeds):
+    assert parse_seeds(value) == seeds
+
+
+@pytest.mark.parametrize("value", ["x", "0", "-1,2"])
+def test_bad_seeds(value):
+    with pytest.raises(UsageError, match="seeds"):
+        parse_seeds(value)
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ({"steps": 0}, "steps must be a positive integer"),
+    ({"steps": -5}, "steps must be a positive integer"),
+    ({"teacher_steps": 0}, "teacher-steps must be a positive integer"),
+    ({"methods": ","}, "the grid is empty"),
+    ({"eval_samples": 0}, "eval-samples must be positive"),
+])
+def test_bad_settings(override, message):
+    with pytest.raises(UsageError, match=message):
+        resolve_settings("quick", override)
