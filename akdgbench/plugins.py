@@ -140,7 +140,7 @@ def get_registry(kind: str) -> Registry:
     """Every object of ``kind`` registered by the plugins now loaded, with provenance."""
     registry = Registry(kind)
     hook = getattr(pm.hook, REGISTRATION_HOOKS[kind])
-    for impl in reversed(hook.get_hookimpls()):  # registration order
+    for impl in hook.get_hookimpls():  # registration order
 
         def register(obj: Any, name: str | None = None, _plugin: str = impl.plugin_name) -> None:
             registry.register(obj, name, plugin=_plugin)
