@@ -16,3 +16,11 @@ def data_root() -> Path:
 
 
 RESULTS_DIR = Path("results")
+
+# training engine
+BATCH_SIZE = 64
+LOG_EVERY = 100
+CHECKPOINT_EVERY = 1000
+SAMPLE_GRID_SIZE = 64  # images in samples.png
+SAMPLE_SEED = 1234  # the fixed latents of samples.png
+MAX_LOADER_WORKERS = 8
