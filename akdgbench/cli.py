@@ -236,6 +236,54 @@ def suites_command() -> None:
         click.echo(f"{name:20s} {description}")
 
 
+@cli.command(name="table")
+@click.argument("run_dirs", nargs=-1, required=True, metavar="RUN_DIR...")
+@click.option("--format", "fmt", default=None, metavar="FORMAT",
+              help="github (default), latex, csv or html; --out FILE.tex etc. implies it.")
+@click.option("--metrics", default=None, metavar="LIST",
+              help="Comma-separated columns, e.g. fid,is,kid,params,mult_adds,layers,"
+                   "images_per_s (default: layers,params,mult_adds,is,fid).")
+@click.option("--out", default=None, metavar="FILE", help="Write the table here, not to stdout.")
+def table_command(run_dirs: tuple[str, ...], fmt: str | None, metrics: str | None,
+                  out: str | None) -> None:
+    """The paper-style table of one or more run directories (concatenated).
+
+    \b
+    Examples:
+      akdgbench table results/run-1
+      akdgbench table results/run-1 results/run-2 --format latex --out table.tex
+      akdgbench table results/run-1 --metrics fid,kid,images_per_s --format csv
+    """
+    from akdgbench.results import atomic_write_text
+    from akdgbench.tables import format_for_path, load_runs, parse_format, render_table
+
+    fmt = parse_format(fmt or (format_for_path(out) if out else None) or "github")
+    text = render_table(load_runs(run_dirs), fmt, metrics)
+    if out:
+        atomic_write_text(out, text)
+        click.echo(out)
+    else:
+        click.echo(text, nl=False)
+
+
+@cli.command(name="plot")
+@click.argument("run_dir")
+@click.option("--out", default=None, metavar="DIR",
+              help="Where the PNGs go (default: RUN_DIR/plots).")
+def plot_command(run_dir: str, out: str | None) -> None:
+    """Figures of a run: FID against params and images/s, FID over steps, sample montage.
+
+    \b
+    Examples:
+      akdgbench plot results/run-1
+      akdgbench plot results/run-1 --out figures
+    """
+    from akdgbench.plots import plot_run
+
+    for path in plot_run(run_dir, out):
+        click.echo(str(path))
+
+
 plugins.pm.hook.register_commands(cli=cli)
 
 

@@ -1,0 +1,295 @@
+"""The paper-style table as data: metrics, pooled rows, and one section per (dataset, teacher).
+
+Rendering lives in :mod:`akdgbench.tables`; the plots share the ordering.
+
+Within a section: the teacher first; then, per student architecture (in order
+of first appearance), its methods in the order vanilla, mse, lit, akdg, then
+any other method alphabetically; the IS of real data last. Finished cells of
+one (architecture, method, steps) that differ only by seed are pooled into one
+row (mean, and the standard deviation over seeds; a single seed keeps IS's
+and KID's own spread over splits/subsets). Each cell that did not finish
+(failed, diverged, skipped) is a row of its own saying so, never pooled.
+Against the teacher: params and mult-adds get the share saved, and per quality
+metric (IS, FID, KID) the finished rows of a student architecture closest to
+the teacher are marked bold (when there are at least two to choose from).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas
+
+from akdgbench.errors import UsageError, unknown_name_error
+from akdgbench.results import (
+    DONE,
+    REAL_METHOD,
+    RESULT_COLUMNS,
+    TEACHER_METHOD,
+    TEXT_COLUMNS,
+)
+
+PAPER_METHOD_ORDER = ("vanilla", "mse", "lit", "akdg")
+ROW_KINDS = ("teacher", "student", "real")
+UNFINISHED = "unfinished"  # the row of a cell that has no status at all
+ERROR_NOTE_CHARS = 160
+
+
+def format_count(value: float) -> str:
+    """4,276,739 -> 4.3M; 445,312 -> 445K (the paper's style)."""
+    for scale, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")):
+        if abs(value) >= scale:
+            scaled = value / scale
+            return f"{scaled:.0f}{suffix}" if abs(scaled) >= 100 else f"{scaled:.1f}{suffix}"
+    return f"{value:.0f}"
+
+
+def _bytes(value: float) -> str:
+    for scale, suffix in ((1e9, "GB"), (1e6, "MB"), (1e3, "kB")):
+        if abs(value) >= scale:
+            return f"{value / scale:.1f} {suffix}"
+    return f"{value:.0f} B"
+
+
+def _kid(value: float) -> str:
+    return f"{value:.4f}" if abs(value) < 1 else f"{value:.2f}"
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str  # what --metrics takes
+    header: str
+    column: str  # the results column holding a cell's value
+    format: Callable[[float], str]
+    spread_column: str | None = None  # a cell's own ± (IS splits, KID subsets)
+    with_spread: bool = False  # show mean ± std
+    saved: bool = False  # show the share saved against the teacher
+    bold_closest: bool = False  # bold the value closest to the teacher's
+
+    @property
+    def spread_name(self) -> str:
+        return self.spread_column or f"{self.column}_std"
+
+
+METRICS: dict[str, Metric] = {
+    metric.name: metric
+    for metric in (
+        Metric("layers", "Layers", "layers", "{:.0f}".format),
+        Metric("params", "Params", "params", format_count, saved=True),
+        Metric("mult_adds", "Mult-Adds", "mult_adds", format_count, saved=True),
+        Metric("is", "IS", "is_mean", "{:.2f}".format, "is_std", True, bold_closest=True),
+        Metric("fid", "FID", "fid", "{:.2f}".format, None, True, bold_closest=True),
+        Metric("kid", "KID", "kid_mean", _kid, "kid_std", True, bold_closest=True),
+        Metric("images_per_s", "Images/s", "images_per_s", "{:,.0f}".format),
+        Metric("latency_ms", "Latency (ms)", "latency_ms", "{:.2f}".format),
+        Metric("checkpoint_bytes", "Checkpoint", "checkpoint_bytes", _bytes),
+        Metric("train_seconds", "Train (s)", "train_seconds", "{:,.0f}".format),
+        Metric("eval_seconds", "Eval (s)", "eval_seconds", "{:,.0f}".format),
+    )
+}
+DEFAULT_METRICS = ("layers", "params", "mult_adds", "is", "fid")
+NUMERIC_COLUMNS = [c for c in RESULT_COLUMNS if c not in TEXT_COLUMNS]
+
+
+def parse_metrics(metrics: str | Sequence[str] | None) -> list[Metric]:
+    """``"fid,is"`` or ``["fid", "is"]`` -> metrics in that order; None -> the paper's columns."""
+    if metrics is None:
+        names = list(DEFAULT_METRICS)
+    else:
+        items = [metrics] if isinstance(metrics, str) else list(metrics)
+        names = [name.strip() for item in items for name in item.split(",") if name.strip()]
+        if not names:
+            raise UsageError(f"no metric given; known: {', '.join(sorted(METRICS))}")
+    chosen: list[Metric] = []
+    for name in names:
+        if name not in METRICS:
+            raise unknown_name_error("metric", name, METRICS)
+        if METRICS[name] not in chosen:
+            chosen.append(METRICS[name])
+    return chosen
+
+
+def method_sort_key(method: str) -> tuple[int, str]:
+    """vanilla, mse, lit, akdg (the paper's order), then any other method alphabetically."""
+    base = method.split(":", 1)[0]
+    if base in PAPER_METHOD_ORDER:
+        return PAPER_METHOD_ORDER.index(base), method
+    return len(PAPER_METHOD_ORDER), method
+
+
+@dataclass
+class TableRow:
+    kind: str  # one of ROW_KINDS, or the status of a cell that did not finish
+    model: str
+    method: str
+    steps: float
+    seeds: int = 0  # finished cells pooled in this row
+    seed: Any = None  # a failed cell's seed
+    error: str = ""
+    values: dict[str, float] = field(default_factory=dict)
+    spreads: dict[str, float] = field(default_factory=dict)
+    saved: dict[str, float] = field(default_factory=dict)
+    bold: set[str] = field(default_factory=set)
+
+    @property
+    def failed(self) -> bool:
+        return self.kind not in ROW_KINDS
+
+
+@dataclass
+class Section:
+    dataset: str
+    teacher: str
+    groups: list[list[TableRow]]  # the teacher's rows, each student architecture's, real data
+    feature_extractors: list[str]
+    eval_samples: list[str]
+    several_steps: bool
+
+
+def results_frame(rows: list[dict[str, Any]] | pandas.DataFrame) -> pandas.DataFrame:
+    frame = pandas.DataFrame(rows).copy()
+    for column in RESULT_COLUMNS:
+        if column not in frame.columns:
+            frame[column] = None
+    for column in NUMERIC_COLUMNS:
+        frame[column] = pandas.to_numeric(frame[column], errors="coerce")
+    for column in TEXT_COLUMNS:
+        frame[column] = frame[column].map(lambda v: "" if missing(v) else str(v))
+    return frame
+
+
+def missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def finished_cells(frame: pandas.DataFrame) -> pandas.DataFrame:
+    return frame[(frame["status"] == DONE) & (frame["method"] != REAL_METHOD)]
+
+
+def unfinished_summary(frame: pandas.DataFrame) -> str:
+    """`` (2 failed, 1 skipped)`` for the cells that did not finish; empty when none."""
+    if frame.empty:
+        return ""
+    counts = frame.loc[frame["status"] != DONE, "status"].replace("", UNFINISHED).value_counts()
+    return f" ({', '.join(f'{n} {status}' for status, n in counts.items())})" if len(counts) else ""
+
+
+def _pooled_row(kind: str, model: str, method: str, cells: pandas.DataFrame) -> TableRow:
+    row = TableRow(kind, model, method, steps=cells["steps"].iloc[0], seeds=len(cells))
+    for metric in METRICS.values():
+        values = cells[metric.column].dropna()
+        row.values[metric.name] = float(values.mean()) if len(values) else math.nan
+        spread = math.nan
+        if metric.with_spread and len(cells) > 1:
+            spread = float(values.std(ddof=1)) if len(values) > 1 else math.nan
+        elif metric.with_spread and metric.spread_column:
+            spread = float(cells[metric.spread_column].iloc[0])
+        row.spreads[metric.name] = spread
+    return row
+
+
+def _failure_row(model: str, cell: pandas.Series) -> TableRow:
+    error = " ".join(cell["error"].split())
+    if len(error) > ERROR_NOTE_CHARS:
+        error = error[: ERROR_NOTE_CHARS - 1] + "…"
+    return TableRow(cell["status"] or UNFINISHED, model, cell["method"], steps=cell["steps"],
+                    seed=cell["seed"], error=error)
+
+
+def _rows_of(kind: str, model: str, cells: pandas.DataFrame, method: str = "") -> list[TableRow]:
+    """One pooled row for the finished cells (if any), then one row per failed cell."""
+    out = []
+    done = cells[cells["status"] == DONE]
+    if len(done):
+        out.append(_pooled_row(kind, model, method, done))
+    failures = cells[cells["status"] != DONE].sort_values("seed")
+    out.extend(_failure_row(model, cell) for _, cell in failures.iterrows())
+    return out
+
+
+def _student_group(arch: str, cells: pandas.DataFrame) -> list[TableRow]:
+    keys = cells[["method", "steps"]].drop_duplicates().itertuples(index=False)
+    ordered = sorted(keys, key=lambda k: (method_sort_key(k.method), _nan_last(k.steps)))
+    out = []
+    for method, steps in ordered:
+        same_steps = cells["steps"].isna() if missing(steps) else cells["steps"] == steps
+        out.extend(_rows_of("student", arch, cells[(cells["method"] == method) & same_steps],
+                            method))
+    return out
+
+
+def _nan_last(value: float) -> tuple[bool, float]:
+    return (True, 0.0) if missing(value) else (False, float(value))
+
+
+def _mark_against_teacher(teacher: TableRow | None, group: list[TableRow]) -> None:
+    if teacher is None:
+        return
+    finished = [row for row in group if not row.failed]
+    for metric in METRICS.values():
+        reference = teacher.values.get(metric.name, math.nan)
+        if math.isnan(reference):
+            continue
+        if metric.saved and reference > 0:
+            for row in finished:
+                row.saved[metric.name] = 100.0 * (1.0 - row.values[metric.name] / reference)
+        candidates = [row for row in finished if not math.isnan(row.values[metric.name])]
+        if metric.bold_closest and len(candidates) >= 2:
+            distance = {id(row): abs(row.values[metric.name] - reference) for row in candidates}
+            best = min(distance.values())
+            for row in candidates:
+                if math.isclose(distance[id(row)], best, rel_tol=1e-9, abs_tol=1e-12):
+                    row.bold.add(metric.name)
+
+
+def _unique(values: Iterable[Any]) -> list[str]:
+    out: list[str] = []
+    for value in values:
+        text = "" if missing(value) else f"{value:g}" if isinstance(value, float) else str(value)
+        if text and text not in out:
+            out.append(text)
+    return out
+
+
+def build_sections(rows: list[dict[str, Any]] | pandas.DataFrame) -> list[Section]:
+    """The table as data: one section per (dataset, teacher), in order of first appearance."""
+    frame = results_frame(rows)
+    if frame.empty or finished_cells(frame).empty:
+        detail = unfinished_summary(frame)
+        raise UsageError(f"no finished cell in these results{detail}")
+    is_teacher = frame["method"] == TEACHER_METHOD
+    frame["section_teacher"] = frame["teacher"].where(
+        ~is_teacher | (frame["teacher"] != ""), frame["arch"]
+    )
+    measured = frame[frame["method"] != REAL_METHOD]
+    keys = measured[["dataset", "section_teacher"]].drop_duplicates().itertuples(index=False)
+    sections = []
+    for dataset, teacher in keys:
+        in_section = (measured["dataset"] == dataset) & (measured["section_teacher"] == teacher)
+        cells = measured[in_section]
+        if finished_cells(cells).empty:
+            continue
+        teacher_rows = _rows_of("teacher", teacher, cells[cells["method"] == TEACHER_METHOD],
+                                TEACHER_METHOD)
+        students = cells[cells["method"] != TEACHER_METHOD]
+        groups = [teacher_rows] if teacher_rows else []
+        pooled_teacher = next((row for row in teacher_rows if not row.failed), None)
+        for arch in students["arch"].drop_duplicates():
+            group = _student_group(arch, students[students["arch"] == arch])
+            _mark_against_teacher(pooled_teacher, group)
+            groups.append(group)
+        real = frame[(frame["method"] == REAL_METHOD) & (frame["dataset"] == dataset)
+                     & frame["teacher"].isin(["", teacher])]
+        real_rows = _rows_of("real", "real data", real[real["status"] == DONE], REAL_METHOD)
+        if real_rows:
+            groups.append(real_rows)
+        sections.append(Section(
+            dataset, teacher, groups,
+            feature_extractors=_unique(cells["feature_extractor"]),
+            eval_samples=_unique(cells["eval_samples"]),
+            several_steps=students["steps"].nunique(dropna=False) > 1,
+        ))
+    return sections

@@ -1,0 +1,300 @@
+"""Paper-style tables of a run's results, in the layout of Table I of Tsunashima et al. (ICPR 2020).
+
+One table per (dataset, teacher), built by :mod:`akdgbench.table_rows`: the
+teacher, then each student architecture's methods (vanilla, mse, lit, akdg,
+then others alphabetically), then the IS of real data; % saved against the
+teacher for params and mult-adds; bold for the value closest to the teacher's
+within each student architecture; failed, diverged and skipped cells as rows
+of their own. Formats: GitHub Markdown, LaTeX (booktabs), HTML, and CSV (raw numbers).
+
+Public API::
+
+    render_table(rows, fmt="github", metrics=None) -> str
+    write_tables(run_dir) -> list[Path]          table.md and table.tex in the run dir
+    load_runs(run_dirs) -> list[dict]            rows of several runs, concatenated
+    has_finished_cell(rows) -> bool              whether render_table has anything to show
+    parse_format(fmt) -> str, format_for_path(path) -> str | None, FORMATS
+    parse_metrics(text) -> list[Metric], METRICS, DEFAULT_METRICS   (from table_rows)
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas
+from tabulate import tabulate
+
+from akdgbench.errors import UsageError, unknown_name_error
+from akdgbench.results import DONE, atomic_write_text, open_run
+from akdgbench.table_rows import (
+    DEFAULT_METRICS,
+    METRICS,
+    Metric,
+    Section,
+    TableRow,
+    build_sections,
+    finished_cells,
+    missing,
+    parse_metrics,
+    results_frame,
+    unfinished_summary,
+)
+
+__all__ = [
+    "DEFAULT_METRICS", "FORMATS", "METRICS", "format_for_path", "has_finished_cell", "load_runs",
+    "parse_format", "parse_metrics", "render_table", "write_tables",
+]
+
+FORMATS = ("github", "latex", "csv", "html")
+FORMAT_BY_SUFFIX = {".md": "github", ".tex": "latex", ".csv": "csv", ".html": "html"}
+# written as integers in CSV tables when every value is whole
+COUNT_COLUMNS = {"steps", "seed", "seeds", "layers", "params", "mult_adds", "checkpoint_bytes"}
+
+
+def parse_format(fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise unknown_name_error("table format", fmt, FORMATS)
+    return fmt
+
+
+def format_for_path(path: str | Path) -> str | None:
+    """``table.tex`` -> ``latex``; None when the suffix says nothing."""
+    return FORMAT_BY_SUFFIX.get(Path(path).suffix.lower())
+
+
+@dataclass(frozen=True)
+class Style:
+    """How one text format writes the pieces of a cell."""
+
+    escape: Callable[[str], str]
+    bold: Callable[[str], str]
+    plus_minus: str
+    percent: str
+    missing: str
+
+
+def _latex_escape(text: str) -> str:
+    replacements = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
+                    "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
+                    "^": r"\textasciicircum{}"}
+    return "".join(replacements.get(char, char) for char in text)
+
+
+STYLES = {
+    "github": Style(lambda s: s.replace("|", r"\|"), "**{}**".format, " ± ", "%", "–"),
+    "html": Style(html.escape, "<b>{}</b>".format, " ± ", "%", "–"),
+    "latex": Style(_latex_escape, r"\textbf{{{}}}".format, r" $\pm$ ", r"\%", "--"),
+}
+
+
+def _cell_text(row: TableRow, metric: Metric, style: Style) -> str:
+    if row.failed:
+        return style.escape(row.kind)
+    value = row.values.get(metric.name, math.nan)
+    if math.isnan(value):
+        return style.missing
+    text = metric.format(value)
+    spread = row.spreads.get(metric.name, math.nan)
+    if metric.with_spread and not math.isnan(spread):
+        text += style.plus_minus + metric.format(spread)
+    if metric.name in row.saved:
+        text += f" ({_percent(row.saved[metric.name])}{style.percent})"
+    # figures, the style's plus-minus and percent need no escaping in any format
+    return style.bold(text) if metric.name in row.bold else text
+
+
+def _percent(value: float) -> str:
+    """Whole percent, as in the paper, but 99.8 stays 99.8 rather than claiming 100."""
+    text = f"{value:.0f}"
+    if text in ("100", "0", "-0", "-100") and value not in (100.0, 0.0, -100.0):
+        text = f"{value:.1f}"
+    return text
+
+
+def _label(row: TableRow, section: Section) -> str:
+    if row.kind == "teacher":
+        return "teacher"
+    if row.kind == "real":
+        return ""
+    label = row.method
+    if section.several_steps and not missing(row.steps):
+        label += f" @ {row.steps:g} steps"
+    if row.failed and not missing(row.seed):
+        label += f", seed {row.seed:g}" if isinstance(row.seed, float) else f", seed {row.seed}"
+    return label
+
+
+def _show_seeds(sections: list[Section]) -> bool:
+    return any(row.seeds > 1 for s in sections for group in s.groups for row in group)
+
+
+def _headers(metrics: list[Metric], show_seeds: bool) -> list[str]:
+    seeds = ["Seeds"] if show_seeds else []
+    return ["Model", "Method", *seeds, *(m.header for m in metrics)]
+
+
+def _body(section: Section, metrics: list[Metric], style: Style,
+          show_seeds: bool) -> list[list[list[str]]]:
+    """Rows of text per group; the model is named on the first row of its group only."""
+    groups = []
+    for group in section.groups:
+        lines = []
+        for index, row in enumerate(group):
+            model = style.escape(row.model) if index == 0 else ""
+            seeds = [str(row.seeds) if row.seeds else ""] if show_seeds else []
+            lines.append([model, style.escape(_label(row, section)), *seeds,
+                          *(_cell_text(row, metric, style) for metric in metrics)])
+        groups.append(lines)
+    return groups
+
+
+def _title(section: Section) -> str:
+    parts = [f"{section.dataset}, teacher {section.teacher}"]
+    if section.feature_extractors:
+        parts.append(f"feature extractor {', '.join(section.feature_extractors)}")
+    if section.eval_samples:
+        parts.append(f"{', '.join(section.eval_samples)} samples")
+    return "; ".join(parts) + "."
+
+
+def _notes(metrics: list[Metric], show_seeds: bool) -> list[str]:
+    notes = []
+    spread = [m.header for m in metrics if m.with_spread]
+    own = [m.header for m in metrics if m.spread_column]
+    if spread and show_seeds:
+        line = f"{', '.join(spread)}: mean ± standard deviation over seeds"
+        if own:
+            line += f" (a row of one seed: {', '.join(own)} ± the spread over the metric's " \
+                    "splits/subsets)"
+        notes.append(line + "; Seeds: the finished seeds pooled in each row.")
+    elif own:
+        notes.append(f"{', '.join(own)}: mean ± standard deviation over the metric's "
+                     "splits/subsets.")
+    if any(m.saved for m in metrics):
+        notes.append("Percentages: share saved against the teacher.")
+    if any(m.bold_closest for m in metrics):
+        notes.append("Bold: closest to the teacher within each student architecture.")
+    return notes
+
+
+def _failure_notes(section: Section) -> list[str]:
+    return [f"{row.kind}: {row.model} / {_label(row, section)}: {row.error}"
+            + ("" if row.error.endswith((".", "!", "?")) else ".")
+            for group in section.groups for row in group if row.failed and row.error]
+
+
+def _render_text(sections: list[Section], metrics: list[Metric], fmt: str) -> str:
+    style = STYLES[fmt]
+    show_seeds = _show_seeds(sections)
+    headers = _headers(metrics, show_seeds)
+    notes = _notes(metrics, show_seeds)
+    if fmt == "latex":
+        return "\n".join(_latex_table(section, metrics, headers, show_seeds, notes)
+                         for section in sections)
+    tablefmt = "github" if fmt == "github" else "unsafehtml"
+    paragraph = "{}" if fmt == "github" else "<p>{}</p>"
+    align = ["left", "left"] + ["right"] * (len(headers) - 2)
+    blocks = []
+    for section in sections:
+        lines = [line for group in _body(section, metrics, style, show_seeds) for line in group]
+        table = tabulate(lines, [style.escape(h) for h in headers], tablefmt=tablefmt,
+                         disable_numparse=True, colalign=align)
+        blocks.append(paragraph.format(style.escape(_title(section))))
+        blocks.append(table)
+        blocks.extend(paragraph.format(style.escape(note)) for note in _failure_notes(section))
+    blocks.extend(paragraph.format(style.escape(note)) for note in notes)
+    return ("\n\n" if fmt == "github" else "\n").join(blocks) + "\n"
+
+
+def _latex_table(section: Section, metrics: list[Metric], headers: list[str],
+                 show_seeds: bool, notes: list[str]) -> str:
+    style = STYLES["latex"]
+    text = " ".join([_title(section), *notes, *_failure_notes(section)])
+    caption = _latex_escape(text).replace("±", r"$\pm$")
+    columns = "ll" + "r" * (len(headers) - 2)
+    lines = [
+        r"\begin{table}[t]", r"\centering", rf"\caption{{{caption}}}",
+        rf"\begin{{tabular}}{{{columns}}}", r"\toprule",
+        " & ".join(_latex_escape(h) for h in headers) + r" \\",
+    ]
+    for group in _body(section, metrics, style, show_seeds):
+        lines.append(r"\midrule")
+        lines.extend(" & ".join(cells) + r" \\" for cells in group)
+    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+    return "\n".join(lines) + "\n"
+
+
+def _render_csv(sections: list[Section], metrics: list[Metric]) -> str:
+    records = []
+    for section in sections:
+        for group in section.groups:
+            for row in group:
+                record: dict[str, Any] = {
+                    "dataset": section.dataset, "teacher": section.teacher,
+                    "model": row.model, "method": row.method, "steps": row.steps,
+                    "status": row.kind if row.failed else DONE, "seeds": row.seeds,
+                    "seed": row.seed, "error": row.error,
+                }
+                for metric in metrics:
+                    record[metric.column] = row.values.get(metric.name, math.nan)
+                    if metric.with_spread:
+                        record[metric.spread_name] = row.spreads.get(metric.name, math.nan)
+                    if metric.saved:
+                        record[f"{metric.name}_saved_pct"] = row.saved.get(metric.name, math.nan)
+                records.append(record)
+    frame = pandas.DataFrame(records)
+    for column in COUNT_COLUMNS & set(frame.columns):
+        whole = frame[column].dropna()
+        if (whole == whole.round()).all():
+            frame[column] = frame[column].astype("Int64")
+    return frame.to_csv(index=False, lineterminator="\n", float_format="%.10g")
+
+
+def render_table(rows: list[dict[str, Any]] | pandas.DataFrame, fmt: str = "github",
+                 metrics: str | Sequence[str] | None = None) -> str:
+    """The paper-style table of ``rows`` (results rows) as github, latex, csv or html text."""
+    fmt = parse_format(fmt)
+    chosen = parse_metrics(metrics)
+    sections = build_sections(rows)
+    if fmt == "csv":
+        return _render_csv(sections, chosen)
+    return _render_text(sections, chosen, fmt)
+
+
+def has_finished_cell(rows: list[dict[str, Any]] | pandas.DataFrame) -> bool:
+    """A finished teacher or student cell (real-data rows alone make no table)."""
+    return len(rows) > 0 and not finished_cells(results_frame(rows)).empty
+
+
+def load_runs(run_dirs: Iterable[str | Path]) -> list[dict[str, Any]]:
+    """The rows of several run directories, concatenated (each directory once)."""
+    rows: list[dict[str, Any]] = []
+    seen: set[Path] = set()
+    names = []
+    for run_dir in run_dirs:
+        store = open_run(run_dir)
+        if store.run_dir.resolve() in seen:
+            continue
+        seen.add(store.run_dir.resolve())
+        names.append(str(run_dir))
+        rows.extend(store.latest_rows())
+    if not has_finished_cell(rows):
+        detail = unfinished_summary(results_frame(rows)) if rows else ""
+        raise UsageError(f"no finished cell in {', '.join(names)} yet{detail}")
+    return rows
+
+
+def write_tables(run_dir: str | Path) -> list[Path]:
+    """Write table.md and table.tex into ``run_dir``; UsageError when no cell has finished."""
+    rows = load_runs([run_dir])
+    written = []
+    for name, fmt in (("table.md", "github"), ("table.tex", "latex")):
+        path = Path(run_dir) / name
+        atomic_write_text(path, render_table(rows, fmt))
+        written.append(path)
+    return written
