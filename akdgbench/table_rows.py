@@ -200,7 +200,7 @@ def _failure_row(model: str, cell: pandas.Series) -> TableRow:
 
 
 def _rows_of(kind: str, model: str, cells: pandas.DataFrame, method: str = "") -> list[TableRow]:
-    """One pooled row for the finished cells (if any), then one row per failed cell."""
+    """One pooled row for the finished cells (if any), then one per cell that did not finish."""
     out = []
     done = cells[cells["status"] == DONE]
     if len(done):
@@ -269,9 +269,7 @@ def build_sections(rows: list[dict[str, Any]] | pandas.DataFrame) -> list[Sectio
     sections = []
     for dataset, teacher in keys:
         in_section = (measured["dataset"] == dataset) & (measured["section_teacher"] == teacher)
-        cells = measured[in_section]
-        if finished_cells(cells).empty:
-            continue
+        cells = measured[in_section]  # kept even if nothing in it finished: failures show
         teacher_rows = _rows_of("teacher", teacher, cells[cells["method"] == TEACHER_METHOD],
                                 TEACHER_METHOD)
         students = cells[cells["method"] != TEACHER_METHOD]

@@ -230,6 +230,17 @@ def test_one_table_per_dataset_and_teacher_with_its_own_real_row():
     assert render_table(rows, "latex").count(r"\begin{table}") == 2
 
 
+def test_a_section_where_everything_failed_still_shows_its_failures():
+    rows = [teacher(), student("dcgan", "vanilla", 0, 30.0, 7.0),
+            cell("sngan", "teacher", 0, dataset="lsun", status="failed", error="no data"),
+            cell("dcgan", "akdg", 0, dataset="lsun", status="failed", error="no teacher")]
+    text = render_table(rows)
+    assert "lsun, teacher sngan" in text
+    assert ["sngan", "teacher, seed 0", "failed", "failed", "failed", "failed", "failed"] \
+        in github_cells(text)
+    assert "failed: dcgan / akdg, seed 0: no teacher." in text
+
+
 def test_budgets_are_told_apart():
     rows = [teacher(), student("dcgan", "akdg", 0, 30.0, 7.0, steps=500),
             student("dcgan", "akdg", 0, 20.0, 7.5, steps=1500)]
