@@ -1,0 +1,48 @@
+"""Every method through the engine with the built-in ``dcgan``/``mlp`` families on ``mnist5k``."""
+
+import pytest
+import torch
+
+from akdgbench import UsageError
+from akdgbench.architecture import make_architecture
+from akdgbench.dataset import make_dataset
+from akdgbench.engine import TrainSettings, train
+from akdgbench.method import make_method
+
+DATASET = "mnist5k:size=16"
+TEACHER = "dcgan:width=0.08:d_width=0.05:z_dim=16"
+STUDENT = "dcgan:width=0.04:d_width=0.05:z_dim=16"
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    return make_dataset(DATASET, tmp_path_factory.mktemp("data"))
+
+
+def run(tmp_path, dataset, method, student=STUDENT, teacher_spec=TEACHER):
+    teacher_arch = make_architecture(teacher_spec, role="teacher")
+    torch.manual_seed(0)
+    teacher = teacher_arch.build_generator(dataset.resolution, dataset.channels)
+    settings = TrainSettings(steps=2, batch_size=8, device="cpu", log_every=1)
+    return train(dataset=dataset, student_arch=make_architecture(student),
+                 method=make_method(method), settings=settings,
+                 out_dir=tmp_path, teacher=teacher, teacher_arch=teacher_arch, progress=False)
+
+
+@pytest.mark.parametrize("method", ["vanilla", "mse", "lit", "akdg", "akdg:kd_arch=mlp:lambda=0.5"])
+def test_each_method_trains_a_dcgan_student(tmp_path, dataset, method):
+    outcome = run(tmp_path, dataset, method)
+    assert outcome.status == "done"
+    images = outcome.generator(torch.randn(2, 16))
+    assert images.shape == (2, 1, 16, 16)
+    assert torch.isfinite(images).all()
+
+
+def test_mse_trains_an_mlp_student(tmp_path, dataset):
+    outcome = run(tmp_path, dataset, "mse", student="mlp:hidden=32:z_dim=16:d_width=0.05")
+    assert outcome.status == "done"
+
+
+def test_lit_refuses_an_mlp_student_of_a_dcgan_teacher_naming_both(tmp_path, dataset):
+    with pytest.raises(UsageError, match=r"cannot distil teacher dcgan:.* into student mlp:.*"):
+        run(tmp_path, dataset, "lit", student="mlp:hidden=32:z_dim=16")
