@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 
 import click
@@ -288,6 +287,8 @@ plugins.pm.hook.register_commands(cli=cli)
 
 
 def main() -> None:
-    if os.environ.get("AKDGBENCH_DEBUG"):
-        sys.tracebacklimit = 1000
     cli(prog_name="akdgbench")
+
+
+if __name__ == "__main__":
+    main()

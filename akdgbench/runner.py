@@ -428,7 +428,7 @@ class RunSummary:
 def run_grid(settings: dict[str, Any], out: str | None = None, echo=print) -> RunSummary:
     """Runs every cell of the grid that has not finished; returns counts and the table."""
     from akdgbench.results import RunStore
-    from akdgbench.tables import render_table, write_tables
+    from akdgbench.tables import has_finished_cell, render_table, write_tables
 
     validate_cells(expand_grid(settings), settings)
     run_dir = prepare_run_dir(out)
@@ -451,7 +451,7 @@ def run_grid(settings: dict[str, Any], out: str | None = None, echo=print) -> Ru
             )
         rows = {row["cell_id"]: row for row in store.collect()}
         todo, skipped = cells_to_run(cells, rows, settings["rerun_failed"])
-        echo(f"run directory: {run_dir}  ({len(todo)} cells to run, {len(skipped)} finished)")
+        echo(f"run directory: {run_dir} ({len(todo)} to run, {len(skipped)} already finished)")
         executor = _make_executor(settings, run_dir)
         done = failed = 0
         jobs = [CellJob(str(run_dir), cell) for cell in _teachers_first(todo)]
@@ -465,7 +465,7 @@ def run_grid(settings: dict[str, Any], out: str | None = None, echo=print) -> Ru
                 if not ok:
                     bar.write(f"{row.get('status')}: {job.cell.label()}: {row.get('error')}")
         rows = store.collect()
-        table = render_table(rows) if any(r.get("status") == "done" for r in rows) else ""
+        table = render_table(rows) if has_finished_cell(rows) else ""
         if table:
             write_tables(run_dir)
     return RunSummary(run_dir, done, failed, len(skipped), table)

@@ -1,0 +1,308 @@
+"""The runner end to end: grids, resume, failures, the lock, lifecycle hooks.
+
+Every run here uses the same options a user has, at a tiny budget:
+16x16 digits, narrow networks, a few steps, a few hundred samples.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+
+import pandas as pd
+import pytest
+import torch
+from click.testing import CliRunner
+
+from akdgbench import Method, hookimpl, plugins
+from akdgbench.cli import cli
+from akdgbench.results import RunStore
+
+TINY = [
+    "--dataset", "mnist5k:size=16",
+    "--teacher", "dcgan:width=0.125:d_width=0.125",
+    "--arch", "dcgan:width=0.0625:d_width=0.125",
+    "--steps", "4", "--teacher-steps", "6", "--batch-size", "16",
+    "--eval-samples", "200", "--eval-batch-size", "100",
+    "--checkpoint-every", "2", "--log-every", "2", "--quiet",
+]
+
+
+def run(args, out):
+    return CliRunner().invoke(cli, ["run", *TINY, *args, "--out", str(out)])
+
+
+def rows_by_method(out):
+    return {row["method"]: row for row in RunStore(out).rows()}
+
+
+class Recorder:
+    __name__ = "Recorder"
+
+    def __init__(self):
+        self.calls = []
+
+    @hookimpl
+    def on_cell_start(self, cell, cell_dir):
+        self.calls.append(("start", cell.method, cell_dir.name))
+
+    @hookimpl
+    def on_train_step(self, cell, step, losses):
+        self.calls.append(("step", getattr(cell, "method", None), step, dict(losses)))
+
+    @hookimpl
+    def on_cell_end(self, cell, row):
+        self.calls.append(("end", cell.method, row["status"]))
+
+
+@pytest.fixture
+def recorder():
+    instance = Recorder()
+    plugins.pm.register(instance, name="recorder")
+    try:
+        yield instance
+    finally:
+        plugins.pm.unregister(name="recorder")
+
+
+def test_all_four_methods_end_to_end(tmp_path, recorder):
+    out = tmp_path / "run"
+    result = run(["--methods", "vanilla,mse,lit,akdg"], out)
+    assert result.exit_code == 0, result.output
+    rows = rows_by_method(out)
+    assert set(rows) == {"real", "teacher", "vanilla", "mse", "lit", "akdg"}
+    for method, row in rows.items():
+        assert row["status"] == "done", (method, row.get("error"))
+        assert row["is_mean"] > 0
+        if method != "real":
+            assert row["fid"] > 0
+    assert rows["teacher"]["params"] > rows["akdg"]["params"] > 0
+    assert rows["akdg"]["mult_adds"] > 0 and rows["akdg"]["images_per_s"] > 0
+    assert "**" in result.output and "teacher" in result.output  # the table is printed
+    for name in ("config.json", "results.csv", "results.jsonl", "table.md", "table.tex"):
+        assert (out / name).exists(), name
+    config = json.loads((out / "config.json").read_text())
+    assert config["settings"]["steps"] == 4 and "torch" in config["versions"]
+    cell_dir = RunStore(out).cell_dir(rows["akdg"]["cell_id"])
+    assert (cell_dir / "samples.png").exists() and (cell_dir / "train_log.csv").exists()
+    assert "6 done, 0 failed" in result.output
+
+
+def test_hook_on_cell_start(tmp_path, recorder):
+    assert run(["--methods", "vanilla"], tmp_path / "run").exit_code == 0
+    starts = [call for call in recorder.calls if call[0] == "start"]
+    assert [call[1] for call in starts] == ["real", "teacher", "vanilla"]
+    assert starts[2][2].endswith("vanilla__seed0")
+
+
+def test_hook_on_train_step(tmp_path, recorder):
+    assert run(["--methods", "vanilla"], tmp_path / "run").exit_code == 0
+    steps = [call for call in recorder.calls if call[0] == "step" and call[1] == "vanilla"]
+    assert [call[2] for call in steps] == [2, 4]  # once per --log-every, not every step
+    assert all(isinstance(value, float) for value in steps[0][3].values())
+
+
+def test_hook_on_cell_end(tmp_path, recorder):
+    assert run(["--methods", "vanilla"], tmp_path / "run").exit_code == 0
+    assert ("end", "vanilla", "done") in recorder.calls
+
+
+class Exploding(Method):
+    name = "test-exploding"
+
+    def generator_loss(self, step):
+        raise RuntimeError("boom")
+
+
+class Diverging(Method):
+    name = "test-nan"
+
+    def generator_loss(self, step):
+        return step.fake.mean() * float("nan")
+
+
+class BadMethods:
+    __name__ = "BadMethods"
+
+    @hookimpl
+    def register_methods(self, register):
+        register(Exploding)
+        register(Diverging)
+
+
+@pytest.fixture
+def bad_methods():
+    plugins.pm.register(BadMethods(), name="bad-methods")
+    try:
+        yield
+    finally:
+        plugins.pm.unregister(name="bad-methods")
+
+
+def test_failing_and_diverging_cells_do_not_stop_the_grid(tmp_path, bad_methods):
+    out = tmp_path / "run"
+    result = run(["--methods", "test-exploding,vanilla,test-nan"], out)
+    assert result.exit_code == 1, result.output
+    rows = rows_by_method(out)
+    assert rows["vanilla"]["status"] == "done"
+    assert rows["test-exploding"]["status"] == "failed"
+    assert "RuntimeError: boom" in rows["test-exploding"]["error"]
+    assert rows["test-nan"]["status"] == "diverged"
+    assert "step" in rows["test-nan"]["error"]
+    assert "3 done, 2 failed" in result.output  # real data, teacher, vanilla; the two bad ones
+    table = (out / "table.md").read_text()
+    assert "failed" in table and "diverged" in table
+
+    # rerunning skips everything; --rerun-failed retries only the failures
+    again = run(["--methods", "test-exploding,vanilla,test-nan"], out)
+    assert "0 to run" in again.output
+    retry = run(["--methods", "test-exploding,vanilla,test-nan", "--rerun-failed"], out)
+    assert "2 to run" in retry.output
+
+
+def test_resume_skips_finished_and_grows_the_grid(tmp_path):
+    out = tmp_path / "run"
+    assert run(["--methods", "vanilla"], out).exit_code == 0
+    before = rows_by_method(out)["vanilla"]
+    again = run(["--methods", "vanilla,mse"], out)
+    assert again.exit_code == 0, again.output
+    assert "1 to run" in again.output  # mse; real data, teacher and vanilla are kept
+    rows = rows_by_method(out)
+    assert rows["vanilla"] == before and rows["mse"]["status"] == "done"
+
+
+def test_changed_meaning_is_refused(tmp_path):
+    out = tmp_path / "run"
+    assert run(["--methods", "vanilla"], out).exit_code == 0
+    result = CliRunner().invoke(cli, ["run", *TINY, "--methods", "vanilla", "--steps", "5",
+                                      "--out", str(out)])
+    assert result.exit_code == 2
+    assert "steps: 4 -> 5" in result.output and "Traceback" not in result.output
+
+
+def test_out_that_is_a_file(tmp_path):
+    target = tmp_path / "file"
+    target.write_text("x")
+    result = run(["--methods", "vanilla"], target)
+    assert result.exit_code == 2 and "is a file" in result.output
+
+
+def test_incompatible_run_dir_version(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "config.json").write_text(json.dumps({"format_version": 0, "settings": {}}))
+    result = run(["--methods", "vanilla"], out)
+    assert result.exit_code == 2 and "incompatible akdgbench" in result.output
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--methods", "akgd"], "did you mean 'akdg'"),
+    (["--arch", "dcgan:width=abc"], "not a valid float"),
+    (["--arch", "dcgan:depth=3"], "unknown option 'depth'"),
+    (["--methods", "akdg:lambda=x"], "not a valid float"),
+    (["--methods", "akdg:gamma=1"], "unknown option 'gamma'"),
+    (["--steps", "0"], "steps must be a positive integer"),
+    (["--dataset", "folder:path=/does/not/exist"], "does not exist"),
+    (["--precision", "fp16", "--device", "cpu"], "fp16"),
+    (["--feature-extractor", "inceptoin"], "did you mean"),
+    (["--executor", "slurmy"], "unknown executor"),
+])
+def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
+    result = run(args, tmp_path / "run")
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_cuda_without_cuda_is_one_line(tmp_path):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    result = run(["--methods", "vanilla", "--device", "cuda"], tmp_path / "run")
+    assert result.exit_code == 2 and "CUDA" in result.output
+
+
+def test_lit_on_unaligned_architectures_names_both(tmp_path):
+    result = run(["--methods", "lit", "--arch", "mlp:width=0.05"], tmp_path / "run")
+    assert result.exit_code == 2, result.output
+    assert "mlp" in result.output and "dcgan" in result.output
+
+
+def test_lock_names_the_holder(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import time
+        from pathlib import Path
+        from akdgbench.runner import run_dir_lock
+        with run_dir_lock(Path({str(out)!r})):
+            print("locked", flush=True)
+            time.sleep(60)
+    """)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        result = run(["--methods", "vanilla"], out)
+        assert result.exit_code == 2
+        assert f"is in use by pid {holder.pid}" in result.output
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+KILLER_PLUGIN = '''
+import os
+from pathlib import Path
+from akdgbench import hookimpl
+
+@hookimpl
+def on_train_step(cell, step, losses):
+    marker = Path(os.environ["KILL_MARKER"])
+    if cell is not None and cell.method == "akdg" and step == 4 and not marker.exists():
+        marker.write_text("killed")
+        os._exit(9)
+'''
+
+
+def test_interrupted_grid_resumes_to_the_same_rows(tmp_path):
+    """Kill a process mid-cell (after a checkpoint), rerun, compare with an uninterrupted run."""
+    (tmp_path / "plugins").mkdir()
+    (tmp_path / "plugins" / "killer.py").write_text(KILLER_PLUGIN)
+    args = [*TINY, "--methods", "vanilla,akdg", "--steps", "6", "--seeds", "1"]
+    env = {**os.environ, "KILL_MARKER": str(tmp_path / "killed"), "AKDGBENCH_LOAD_PLUGINS": ""}
+    command = [sys.executable, "-m", "akdgbench.cli", "--plugins-dir", str(tmp_path / "plugins"),
+               "run", *args]
+    first = subprocess.run([*command, "--out", str(tmp_path / "a")], env=env,
+                           capture_output=True, text=True)
+    assert first.returncode == 9, first.stderr
+    assert rows_by_method(tmp_path / "a")["vanilla"]["status"] == "done"
+    assert "akdg" not in rows_by_method(tmp_path / "a")
+    resumed = subprocess.run([*command, "--out", str(tmp_path / "a")], env=env,
+                             capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "1 to run" in resumed.stderr
+
+    clean = CliRunner().invoke(cli, ["run", *args, "--out", str(tmp_path / "b")])
+    assert clean.exit_code == 0, clean.output
+    keys = ["method", "status", "params", "fid", "is_mean", "kid_mean"]
+    resumed_rows = pd.DataFrame(RunStore(tmp_path / "a").rows())[keys].sort_values("method")
+    clean_rows = pd.DataFrame(RunStore(tmp_path / "b").rows())[keys].sort_values("method")
+    pd.testing.assert_frame_equal(resumed_rows.reset_index(drop=True),
+                                  clean_rows.reset_index(drop=True))
+
+
+def test_submitit_executor_matches_local(tmp_path):
+    """Two cells through separate processes (submitit's local executor) end with the same rows."""
+    args = ["--methods", "vanilla,mse", "--seeds", "1"]
+    local = run(args, tmp_path / "local")
+    assert local.exit_code == 0, local.output
+    started = time.time()
+    remote = run([*args, "--executor", "submitit:cluster=local"], tmp_path / "remote")
+    assert remote.exit_code == 0, remote.output
+    assert (tmp_path / "remote" / "submitit").is_dir()
+    keys = ["method", "status", "params", "fid", "is_mean"]
+    frame = lambda out: pd.DataFrame(RunStore(out).rows())[keys].sort_values("method")  # noqa: E731
+    pd.testing.assert_frame_equal(frame(tmp_path / "local").reset_index(drop=True),
+                                  frame(tmp_path / "remote").reset_index(drop=True))
+    assert time.time() - started < 600
