@@ -238,7 +238,8 @@ class _Trainer:
         return module.train()
 
     def new_optimizer(self, parameters: Any) -> torch.optim.Optimizer:
-        return torch.optim.Adam(list(parameters), lr=self.recipe["lr"], betas=self.recipe["betas"])
+        return torch.optim.Adam(list(parameters), lr=self.recipe["lr"], betas=self.recipe["betas"],
+                                fused=self.device.type == "cuda" or None)
 
     def generator_parameters(self) -> list[nn.Parameter]:
         parameters = list(self.student.parameters())
@@ -258,11 +259,11 @@ class _Trainer:
         try:
             self.method.check_compatible(self.teacher, self.student)
         except UsageError as exc:
-            teacher = (describe_config("architecture", self.teacher_arch)
+            teacher = (describe_config(self.teacher_arch)
                        if self.teacher_arch is not None else type(self.teacher).__name__)
             raise UsageError(
                 f"method {self.method.name!r} cannot distil teacher {teacher} into student "
-                f"{describe_config('architecture', self.student_arch)}: {exc}") from None
+                f"{describe_config(self.student_arch)}: {exc}") from None
 
     def _new_ema(self) -> Generator:
         ema = copy.deepcopy(self.student).eval().requires_grad_(False)
@@ -273,12 +274,12 @@ class _Trainer:
         settings, recipe = self.settings, self.recipe
         teacher_name = None
         if teacher is not None:
-            teacher_name = (describe_config("architecture", self.teacher_arch)
+            teacher_name = (describe_config(self.teacher_arch)
                             if self.teacher_arch is not None else type(teacher).__name__)
         return {
             "format": FORMAT_VERSION,
-            "method": describe_config("method", self.method),
-            "student": describe_config("architecture", self.student_arch),
+            "method": describe_config(self.method),
+            "student": describe_config(self.student_arch),
             "teacher": teacher_name,
             "teacher_weights": weights_digest(teacher) if teacher is not None else None,
             "dataset": self.dataset.spec,

@@ -60,7 +60,7 @@ def load_teacher_checkpoint(path: Path, dataset: Dataset, teacher_arch: Architec
     generator = teacher_arch.build_generator(dataset.resolution, dataset.channels)
     state = extract_generator_state(load_file(path, "teacher checkpoint"), path)
     load_generator_weights(generator, state, path,
-                           f"the teacher {describe_config('architecture', teacher_arch)} "
+                           f"the teacher {describe_config(teacher_arch)} "
                            f"at {dataset.resolution}px")
     return generator
 
@@ -74,7 +74,7 @@ def teacher_key(dataset: Dataset, teacher_arch: Architecture, settings: TrainSet
         "dataset": dataset.spec,
         "resolution": dataset.resolution,
         "channels": dataset.channels,
-        "teacher": describe_config("architecture", teacher_arch),
+        "teacher": describe_config(teacher_arch),
         "steps": settings.steps,
         "seed": settings.seed,
         "batch_size": settings.batch_size,

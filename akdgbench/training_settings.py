@@ -98,7 +98,7 @@ def autocast_factory(device: torch.device, precision: str) -> Callable[[], Any]:
     return lambda: torch.autocast(device.type, dtype=dtype)
 
 
-def describe_config(kind: str, obj: Any) -> str:
+def describe_config(obj: Any) -> str:
     """``dcgan:width=0.25:z_dim=128`` with every resolved option, for fingerprints and errors."""
     options = ":".join(f"{key}={value}" for key, value in sorted(obj.config.items()))
     return f"{obj.name}:{options}" if options else obj.name

@@ -441,3 +441,11 @@ def test_mse_refuses_a_teacher_with_another_latent_size(tmp_path):
     teacher = make_teacher("tinygan:z_dim=16")
     with pytest.raises(UsageError, match="same z"):
         run(tmp_path, "mse", teacher=teacher, teacher_spec="tinygan:z_dim=16")
+
+
+@pytest.mark.slow
+def test_compiled_run_trains(tmp_path):
+    """torch.compile wraps student, teacher and discriminators (about 30 s of compilation)."""
+    outcome = run(tmp_path, "akdg", steps=2, compile=True)
+    assert outcome.status == "done"
+    assert torch.isfinite(outcome.generator(torch.randn(2, 8))).all()
