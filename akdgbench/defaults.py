@@ -24,3 +24,12 @@ CHECKPOINT_EVERY = 1000
 SAMPLE_GRID_SIZE = 64  # images in samples.png
 SAMPLE_SEED = 1234  # the fixed latents of samples.png
 MAX_LOADER_WORKERS = 8
+
+# evaluation (akdgbench.evaluate, akdgbench.fidelity)
+FIDELITY_CACHE_DIR = CACHE_ROOT / "fidelity"  # cached real-image features, per data set and extractor
+EVAL_BATCH_SIZE = 128
+IS_SPLITS = 10
+MIN_SAMPLES_PER_IS_SPLIT = 50  # fewer splits for small sample counts, never smaller splits
+KID_SUBSET_SIZE = 1000
+MIN_KID_SUBSET_SIZE = 50
+EFFICIENCY_BATCH_SIZE = 256  # images/s is measured at this batch size, latency at batch 1
