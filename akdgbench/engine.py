@@ -50,7 +50,10 @@ from akdgbench.training_settings import (
     resolve_device,
 )
 
-__all__ = ["TrainOutcome", "TrainSettings", "TrainContext", "TrainStep", "resolve_device", "train"]
+__all__ = [
+    "TrainContext", "TrainOutcome", "TrainSettings", "TrainStep", "check_compatible",
+    "resolve_device", "train",
+]
 
 TRAIN_LOG_NAME = "train_log.csv"
 EVAL_LOG_NAME = "eval_log.csv"
@@ -152,6 +155,20 @@ class TrainStep:
         trainer = self._trainer
         return trainer.student.sample_latent(trainer.settings.batch_size, trainer.device,
                                              generator=trainer.latent_rng)
+
+
+def check_compatible(method: Method, *, teacher: Generator | None,
+                     teacher_arch: Architecture | None, student: Generator,
+                     student_arch: Architecture) -> None:
+    """``method.check_compatible`` whose error names both architectures by their specs."""
+    try:
+        method.check_compatible(teacher, student)
+    except UsageError as exc:
+        teacher_name = (describe_config(teacher_arch) if teacher_arch is not None
+                        else type(teacher).__name__)
+        raise UsageError(
+            f"method {method.name!r} cannot distil teacher {teacher_name} into student "
+            f"{describe_config(student_arch)}: {exc}") from None
 
 
 def train(
@@ -256,18 +273,14 @@ class _Trainer:
         return teacher
 
     def _check_compatible(self) -> None:
-        try:
-            self.method.check_compatible(self.teacher, self.student)
-        except UsageError as exc:
-            teacher = (describe_config(self.teacher_arch)
-                       if self.teacher_arch is not None else type(self.teacher).__name__)
-            raise UsageError(
-                f"method {self.method.name!r} cannot distil teacher {teacher} into student "
-                f"{describe_config(self.student_arch)}: {exc}") from None
+        check_compatible(self.method, teacher=self.teacher, teacher_arch=self.teacher_arch,
+                         student=self.student, student_arch=self.student_arch)
 
     def _new_ema(self) -> Generator:
         ema = copy.deepcopy(self.student).eval().requires_grad_(False)
-        self._ema_pairs = (list(ema.parameters()), list(self.student.parameters()))
+        self._ema_params, self._student_params = list(ema.parameters()), list(
+            self.student.parameters())
+        self._ema_buffers = list(zip(ema.buffers(), self.student.buffers(), strict=True))
         return ema
 
     def _fingerprint(self, teacher: Generator | None) -> dict[str, Any]:
@@ -352,9 +365,8 @@ class _Trainer:
         self.log.record(index + 1, {**terms, "g": total})
         if self.ema is not None:
             with torch.no_grad():
-                torch._foreach_lerp_(self._ema_pairs[0], self._ema_pairs[1], 1 - self.settings.ema)
-                for ema_buffer, buffer in zip(self.ema.buffers(), self.student.buffers(),
-                                              strict=True):
+                torch._foreach_lerp_(self._ema_params, self._student_params, 1 - self.settings.ema)
+                for ema_buffer, buffer in self._ema_buffers:  # batch-norm statistics: copied
                     ema_buffer.copy_(buffer)
 
     # ---- checkpoints ----------------------------------------------------------------------
