@@ -15,6 +15,8 @@ class Executor:
     name: ClassVar[str]
     description: ClassVar[str] = ""
     options: ClassVar[dict[str, Any]] = {}
+    #: cells run in this process, on this machine (so its devices can be checked up front)
+    in_process: ClassVar[bool] = False
 
     def __init__(self, **given: Any) -> None:
         self.given = dict(given)

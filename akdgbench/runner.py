@@ -29,6 +29,7 @@ from akdgbench.errors import UsageError
 from akdgbench.plugins import pm
 from akdgbench.run_settings import MEANING_KEYS
 from akdgbench.specs import parse_spec
+from akdgbench.training_settings import autocast_factory, resolve_device
 
 #: bumped when a run directory written by an older akdgbench can no longer be resumed
 RUN_FORMAT_VERSION = 1
@@ -259,18 +260,10 @@ def _eval_kwargs(dataset, settings: dict[str, Any], run_dir: Path) -> dict[str, 
     return {
         "feature_extractor": settings["feature_extractor"],
         "batch_size": settings["eval_batch_size"],
-        "device": _device(settings["device"]),
+        "device": resolve_device(settings["device"]),
         "cache_dir": run_dir / "fidelity_cache",
         "inception_weights": settings["inception_weights"],
     }
-
-
-def _device(name: str) -> str:
-    import torch
-
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return name
 
 
 def _evaluate_row(generator, dataset, settings, run_dir: Path, cell_dir: Path) -> dict[str, Any]:
@@ -291,7 +284,7 @@ def _evaluate_row(generator, dataset, settings, run_dir: Path, cell_dir: Path) -
         generator,
         resolution=dataset.resolution,
         channels=dataset.channels,
-        device=_device(settings["device"]),
+        device=resolve_device(settings["device"]),
     )
     return {
         **quality,
@@ -514,10 +507,13 @@ def validate_cells(cells: list[Cell], settings: dict[str, Any]) -> dict[str, str
     """
     from akdgbench.architecture import make_architecture
     from akdgbench.dataset import make_dataset
+    from akdgbench.engine import check_compatible
     from akdgbench.method import make_method
     from akdgbench.plugins import get_registry
 
-    _make_executor(settings, Path("."))
+    executor = _make_executor(settings, Path("."))
+    if executor.in_process:  # remote executors check the device where the cells run
+        autocast_factory(resolve_device(settings["device"]), settings["precision"])
     if settings["feature_extractor"] != "auto":
         get_registry("feature extractor").get(settings["feature_extractor"])
     datasets: dict[str, Any] = {}
@@ -548,9 +544,12 @@ def validate_cells(cells: list[Cell], settings: dict[str, Any]) -> dict[str, str
             )
             if method.needs_teacher and teacher_arch is not None:
                 try:
-                    method.check_compatible(
-                        teacher_arch.build_generator(dataset.resolution, dataset.channels),
-                        student_arch.build_generator(dataset.resolution, dataset.channels),
+                    check_compatible(
+                        method,
+                        teacher=teacher_arch.build_generator(dataset.resolution, dataset.channels),
+                        teacher_arch=teacher_arch,
+                        student=student_arch.build_generator(dataset.resolution, dataset.channels),
+                        student_arch=student_arch,
                     )
                 except UsageError as exc:
                     if not settings["skip_incompatible"]:

@@ -11,6 +11,7 @@ from akdgbench.executor import Executor, Item, Result
 class LocalExecutor(Executor):
     name = "local"
     description = "run cells one after another in this process"
+    in_process = True
 
     def map(
         self, function: Callable[[Item], Result], items: list[Item]
