@@ -128,7 +128,9 @@ def _remember_reference_count(cache_dir: Path, cache_name: str, count: int) -> N
     count_file = _count_file(cache_dir, cache_name)
     if not count_file.is_file():
         count_file.parent.mkdir(parents=True, exist_ok=True)
-        count_file.write_text(json.dumps({"reference_images": count}))
+        partial = count_file.with_name(f"{count_file.name}.{os.getpid()}.tmp")
+        partial.write_text(json.dumps({"reference_images": count}))
+        os.replace(partial, count_file)  # atomic: parallel cells may share the cache
 
 
 def _progress_bar(progress: bool, total: int | None, description: str) -> tqdm:
@@ -194,7 +196,7 @@ def evaluate_quality(
             _progress_bar(progress and needs_reference and not workers, real_count,
                           "real images") as real_bar, \
             evaluation_mode(generator, device):
-        reference.progress = real_bar
+        reference.progress = None if workers else real_bar  # worker processes cannot report
         kwargs = fidelity_kwargs(
             device=device, metrics=metrics, extractor=extractor,
             batch_size=batch_size or defaults.EVAL_BATCH_SIZE,
@@ -242,7 +244,7 @@ def evaluate_real(
     workers = not cached and use_loader_workers(reference.images)
     with _progress_bar(progress and not workers, count, "real images") as real_bar, \
             (torch.cuda.device(device) if device.type == "cuda" else contextlib.nullcontext()):
-        reference.progress = real_bar
+        reference.progress = None if workers else real_bar  # worker processes cannot report
         kwargs = fidelity_kwargs(
             device=device, metrics=("isc",), extractor=extractor,
             batch_size=batch_size or defaults.EVAL_BATCH_SIZE,

@@ -37,7 +37,7 @@ class TinyGenerator(Generator):
         ])
 
 
-class Uint8Images(TorchDataset):
+class PlainImages(TorchDataset):
     def __init__(self, images: torch.Tensor) -> None:
         self.images = images
 
@@ -86,7 +86,7 @@ def test_matches_torch_fidelity_called_directly(generator, mnist, tmp_path):
     reference = torch_fidelity.calculate_metrics(
         input1=GenerativeModelModuleWrapper(AsUint8(generator), 16, "normal", 0),
         input1_model_num_samples=200,
-        input2=Uint8Images(heldout.unsqueeze(1).repeat(1, 3, 1, 1)),
+        input2=PlainImages(heldout.unsqueeze(1).repeat(1, 3, 1, 1)),
         feature_extractor="digits", fid=True, isc=True, kid=True, rng_seed=3,
         isc_splits=4, kid_subset_size=200, cuda=False, cache=False, verbose=False,
         save_cpu_ram=True,
@@ -210,3 +210,24 @@ def test_efficiency_numbers():
 def test_efficiency_checks_the_output_shape():
     with pytest.raises(UsageError, match=r"shape \(1, 8, 8\), expected \(3, 8, 8\)"):
         measure_efficiency(TinyGenerator(size=8), resolution=8, channels=3, device="cpu")
+
+
+class DigitsOffMemory(MNIST5k):
+    """mnist5k whose reference set is a plain data set, as one read from disk would be."""
+
+    name = "digits-off-memory"
+
+    def reference_set(self):
+        return PlainImages(super().reference_set().images)  # any indexable data set will do
+
+
+# the machine really has fewer cores than the faked count: torch warns about its 4 workers
+@pytest.mark.filterwarnings("ignore:This DataLoader will create")
+def test_data_off_memory_uses_loader_workers_with_the_same_result(generator, tmp_path,
+                                                                   monkeypatch):
+    in_process = evaluate_quality(generator, DigitsOffMemory(tmp_path), num_samples=100,
+                                  metrics=("fid",), cache_dir=tmp_path / "a")
+    monkeypatch.setattr("akdgbench.fidelity.os.cpu_count", lambda: 8)
+    with_workers = evaluate_quality(generator, DigitsOffMemory(tmp_path), num_samples=100,
+                                    metrics=("fid",), cache_dir=tmp_path / "b", progress=True)
+    assert with_workers["fid"] == pytest.approx(in_process["fid"], rel=1e-9)
