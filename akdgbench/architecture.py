@@ -21,7 +21,7 @@ class Generator(nn.Module):
 
     z_dim: int
     stages: nn.ModuleList
-    #: layers as the AKDG paper counts them (linear, conv and transposed-conv layers on the main path)
+    #: layers as the AKDG paper counts them (linear, conv, transposed conv on the main path)
     layer_count: int
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -30,8 +30,9 @@ class Generator(nn.Module):
             x = stage(x)
         return x
 
-    def sample_latent(self, n: int, device: torch.device | str = "cpu",
-                      generator: torch.Generator | None = None) -> torch.Tensor:
+    def sample_latent(
+        self, n: int, device: torch.device | str = "cpu", generator: torch.Generator | None = None
+    ) -> torch.Tensor:
         return torch.randn(n, self.z_dim, device=device, generator=generator)
 
 
@@ -47,7 +48,11 @@ class Architecture:
     student_preset: ClassVar[dict[str, Any]] = {}
     #: the training recipe of the family's paper; every value can be overridden by the user
     training_defaults: ClassVar[dict[str, Any]] = {
-        "loss": "ns", "lr": 2e-4, "betas": (0.5, 0.999), "n_dis": 1, "lr_decay": "none",
+        "loss": "ns",
+        "lr": 2e-4,
+        "betas": (0.5, 0.999),
+        "n_dis": 1,
+        "lr_decay": "none",
     }
 
     def __init__(self, role: str = "student", **given: Any) -> None:

@@ -26,7 +26,8 @@ SAMPLE_SEED = 1234  # the fixed latents of samples.png
 MAX_LOADER_WORKERS = 8
 
 # evaluation (akdgbench.evaluate, akdgbench.fidelity)
-FIDELITY_CACHE_DIR = CACHE_ROOT / "fidelity"  # cached real-image features, per data set and extractor
+# cached real-image features, per data set and extractor
+FIDELITY_CACHE_DIR = CACHE_ROOT / "fidelity"
 EVAL_BATCH_SIZE = 128
 IS_SPLITS = 10
 MIN_SAMPLES_PER_IS_SPLIT = 50  # fewer splits for small sample counts, never smaller splits

@@ -38,7 +38,7 @@ def register_feature_extractors(register: Any) -> None:
 
 @hookspec
 def register_executors(register: Any) -> None:
-    """Register executors that run the cells of a grid: subclasses of :class:`akdgbench.Executor`."""
+    """Register executors, which run the cells of a grid: :class:`akdgbench.Executor` subclasses."""
 
 
 @hookspec

@@ -23,7 +23,9 @@ def _logits(disc: nn.Module, images: torch.Tensor) -> torch.Tensor:
 class AdversarialLoss:
     name: ClassVar[str]
 
-    def discriminator_loss(self, disc: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    def discriminator_loss(
+        self, disc: nn.Module, real: torch.Tensor, fake: torch.Tensor
+    ) -> torch.Tensor:
         raise NotImplementedError
 
     def generator_loss(self, disc: nn.Module, fake: torch.Tensor) -> torch.Tensor:

@@ -1,4 +1,4 @@
-"""A flat registry per plugin kind: validates names, refuses duplicates, remembers who registered what."""
+"""A flat registry per plugin kind: validates names, refuses duplicates, records who registered."""
 
 from __future__ import annotations
 

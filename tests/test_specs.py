@@ -5,7 +5,9 @@ from akdgbench.specs import Spec, parse_spec, resolve_options, split_specs
 
 
 def test_parse_name_and_options():
-    assert parse_spec("dcgan:width=0.25:z_dim=64") == Spec("dcgan", {"width": "0.25", "z_dim": "64"})
+    assert parse_spec("dcgan:width=0.25:z_dim=64") == Spec(
+        "dcgan", {"width": "0.25", "z_dim": "64"}
+    )
     assert parse_spec(" mlp ") == Spec("mlp", {})
     assert str(parse_spec("akdg:lambda=0.5")) == "akdg:lambda=0.5"
 
@@ -24,8 +26,9 @@ def test_split_lists():
 
 def test_resolve_converts_to_default_types_and_applies_presets():
     defaults = {"width": 1.0, "blocks": 3, "sn": True, "kind": "x"}
-    resolved = resolve_options("arch 't'", defaults, {"blocks": "4", "sn": "false"},
-                               preset={"width": 0.5})
+    resolved = resolve_options(
+        "arch 't'", defaults, {"blocks": "4", "sn": "false"}, preset={"width": 0.5}
+    )
     assert resolved == {"width": 0.5, "blocks": 4, "sn": False, "kind": "x"}
 
 

@@ -42,7 +42,9 @@ def test_toml_error_names_line_and_column(tmp_path):
 def test_unknown_key_is_named_with_the_known_ones(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text('description = "x"\nstpes = 3\n')
-    with pytest.raises(UsageError, match=r"unknown key 'stpes' \(did you mean 'steps'\?\); known keys"):
+    with pytest.raises(
+        UsageError, match=r"unknown key 'stpes' \(did you mean 'steps'\?\); known keys"
+    ):
         resolve_settings(str(bad), {})
 
 
@@ -51,8 +53,9 @@ def test_unknown_suite_name():
         resolve_settings("quik", {})
 
 
-@pytest.mark.parametrize(("value", "seeds"), [(3, [0, 1, 2]), ("3", [0, 1, 2]), ("0,5", [0, 5]),
-                                              ([1, 2], [1, 2])])
+@pytest.mark.parametrize(
+    ("value", "seeds"), [(3, [0, 1, 2]), ("3", [0, 1, 2]), ("0,5", [0, 5]), ([1, 2], [1, 2])]
+)
 def test_seeds(value, seeds):
     assert parse_seeds(value) == seeds
 
@@ -63,13 +66,16 @@ def test_bad_seeds(value):
         parse_seeds(value)
 
 
-@pytest.mark.parametrize(("override", "message"), [
-    ({"steps": 0}, "steps must be a positive integer"),
-    ({"steps": -5}, "steps must be a positive integer"),
-    ({"teacher_steps": 0}, "teacher-steps must be a positive integer"),
-    ({"methods": ","}, "the grid is empty"),
-    ({"eval_samples": 0}, "eval-samples must be positive"),
-])
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"steps": 0}, "steps must be a positive integer"),
+        ({"steps": -5}, "steps must be a positive integer"),
+        ({"teacher_steps": 0}, "teacher-steps must be a positive integer"),
+        ({"methods": ","}, "the grid is empty"),
+        ({"eval_samples": 0}, "eval-samples must be positive"),
+    ],
+)
 def test_bad_settings(override, message):
     with pytest.raises(UsageError, match=message):
         resolve_settings("quick", override)
