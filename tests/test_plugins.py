@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from akdgbench import Method, hookimpl, hookspecs, plugins
-from akdgbench.errors import UsageError
 from akdgbench.cli import cli
+from akdgbench.errors import UsageError
 
 DOCS = Path(__file__).parent.parent / "docs" / "plugins.md"
 HOOK_NAMES = sorted(
