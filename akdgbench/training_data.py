@@ -91,7 +91,10 @@ class RealBatches:
         if self._images is None:
             self._images = self.train_set.images.to(self.device, torch.float32)
         if self._order is None:
-            self._order = epoch_permutation(self.size, self.seed, self.epoch).to(self.device)
+            order = epoch_permutation(self.size, self.seed, self.epoch)
+            if self.device.type == "cuda":  # a pageable copy would make the host wait each epoch
+                order = order.pin_memory()
+            self._order = order.to(self.device, non_blocking=True)
         start = self.offset * self.batch_size
         return self._images.index_select(0, self._order[start:start + self.batch_size])
 
