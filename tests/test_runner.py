@@ -306,3 +306,39 @@ def test_submitit_executor_matches_local(tmp_path):
     pd.testing.assert_frame_equal(frame(tmp_path / "local").reset_index(drop=True),
                                   frame(tmp_path / "remote").reset_index(drop=True))
     assert time.time() - started < 600
+
+
+REDUCED = ["--steps", "2", "--teacher-steps", "2", "--batch-size", "16", "--eval-samples", "100",
+           "--quiet"]
+
+
+def test_quick_suite_at_a_reduced_budget(tmp_path):
+    result = CliRunner().invoke(cli, ["run", "--suite", "quick", *REDUCED,
+                                      "--out", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    rows = rows_by_method(tmp_path / "run")
+    assert {"real", "teacher", "vanilla", "mse", "lit", "akdg"} == set(rows)
+    saved = 1 - rows["akdg"]["params"] / rows["teacher"]["params"]
+    assert 0.4 <= saved <= 0.65  # the paper's teacher/student ratio, roughly
+
+
+def test_user_example_runs_as_typed(tmp_path):
+    """`akdgbench run --methods akdg,mse --arch sngan`: the quick suite, SNGAN students."""
+    result = CliRunner().invoke(cli, ["run", "--methods", "akdg,mse", "--arch", "sngan", *REDUCED,
+                                      "--out", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    rows = rows_by_method(tmp_path / "run")
+    assert rows["akdg"]["arch"] == "sngan" and rows["akdg"]["status"] == "done"
+    assert rows["akdg"]["layers"] == 8 and rows["mse"]["status"] == "done"
+
+
+def test_digits_suite_at_a_reduced_budget(tmp_path):
+    result = CliRunner().invoke(cli, ["run", "--suite", "digits", "--seeds", "1", *REDUCED,
+                                      "--out", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    rows = RunStore(tmp_path / "run").rows()
+    by_key = {(row["arch"], row["method"]): row for row in rows}
+    assert by_key[("mlp", "lit")]["status"] == "skipped"  # no aligned stages, said in the row
+    assert "aligned" in by_key[("mlp", "lit")]["error"]
+    assert all(row["status"] == "done" for key, row in by_key.items() if key != ("mlp", "lit"))
+    assert "skipped" in (tmp_path / "run" / "table.md").read_text()
