@@ -524,7 +524,7 @@ def validate_cells(cells: list[Cell], settings: dict[str, Any]) -> dict[str, str
             datasets[cell.dataset] = make_dataset(
                 cell.dataset, settings["data_root"] or defaults.data_root()
             )
-            datasets[cell.dataset].train_set()
+            _check_evaluation(datasets[cell.dataset], settings)
         dataset = datasets[cell.dataset]
         teacher_arch = (
             make_architecture(
@@ -533,6 +533,12 @@ def validate_cells(cells: list[Cell], settings: dict[str, Any]) -> dict[str, str
             if cell.teacher
             else None
         )
+        if cell.method == TEACHER_METHOD and settings["teacher_checkpoint"]:
+            from akdgbench.teachers import load_teacher_checkpoint
+
+            load_teacher_checkpoint(
+                Path(settings["teacher_checkpoint"]).expanduser(), dataset, teacher_arch
+            )
         if cell.is_reference:
             continue
         key = (cell.dataset, cell.teacher, cell.arch, cell.method)
@@ -558,3 +564,25 @@ def validate_cells(cells: list[Cell], settings: dict[str, Any]) -> dict[str, str
         if verdicts[key]:
             incompatible[cell.cell_id] = verdicts[key]
     return incompatible
+
+
+def _check_evaluation(dataset, settings: dict[str, Any]) -> None:
+    """The data, the metrics, the sample count and the extractor's weights, before training."""
+    from akdgbench.builtin.extractors.inception import resolve_inception_weights
+    from akdgbench.evaluate import (
+        check_metrics,
+        check_sample_counts,
+        resolve_feature_extractor_name,
+    )
+
+    reference_count = len(dataset.reference_set())
+    metrics = check_metrics(settings["metrics"])
+    check_sample_counts(
+        metrics, settings["eval_samples"] or dataset.default_eval_samples, reference_count
+    )
+    if settings["eval_every"]:
+        check_sample_counts(("fid", "isc"), settings["eval_every_samples"], reference_count)
+    if resolve_feature_extractor_name(settings["feature_extractor"], dataset).startswith(
+        "inception"
+    ):
+        resolve_inception_weights(settings["inception_weights"])

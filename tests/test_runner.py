@@ -342,3 +342,44 @@ def test_digits_suite_at_a_reduced_budget(tmp_path):
     assert "aligned" in by_key[("mlp", "lit")]["error"]
     assert all(row["status"] == "done" for key, row in by_key.items() if key != ("mlp", "lit"))
     assert "skipped" in (tmp_path / "run" / "table.md").read_text()
+
+
+def test_too_few_eval_samples_is_refused_before_training(tmp_path):
+    result = run(["--methods", "vanilla", "--eval-samples", "20"], tmp_path / "run")
+    assert result.exit_code == 2, result.output
+    assert "too few for IS" in result.output
+    assert not (tmp_path / "run").exists()
+
+
+def test_teacher_checkpoint_of_another_architecture(tmp_path):
+    from akdgbench.architecture import make_architecture
+
+    wrong = make_architecture("mlp:width=0.05", role="teacher").build_generator(16, 1)
+    torch.save(wrong.state_dict(), tmp_path / "wrong.pt")
+    result = run(["--methods", "akdg", "--teacher-checkpoint", str(tmp_path / "wrong.pt")],
+                 tmp_path / "run")
+    assert result.exit_code == 2, result.output
+    assert "wrong.pt" in result.output and "Traceback" not in result.output
+
+
+def test_missing_inception_weights_offline(tmp_path, monkeypatch):
+    from urllib.error import URLError
+
+    from PIL import Image
+
+    images = tmp_path / "images"
+    images.mkdir()
+    for index in range(60):  # enough real images for KID's subsets
+        Image.new("RGB", (20, 20), (index * 4, 0, 0)).save(images / f"{index}.png")
+
+    def offline(*args, **kwargs):
+        raise URLError("no network")
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
+    monkeypatch.delenv("AKDGBENCH_INCEPTION_WEIGHTS", raising=False)
+    monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
+    result = run(["--methods", "vanilla", "--dataset", f"folder:path={images}:size=16",
+                  "--eval-samples", "100"], tmp_path / "run")
+    assert result.exit_code == 2, result.output
+    assert "weights-inception-2015-12-05-6726825d.pth" in result.output
+    assert "--inception-weights" in result.output
