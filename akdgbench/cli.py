@@ -143,6 +143,11 @@ def _run_options(function):
             help="Also evaluate FID/IS every N steps on fewer samples (eval_log.csv).",
         ),
         click.option(
+            "--eval-every-samples",
+            type=int,
+            help="Samples per --eval-every evaluation (default 1,000).",
+        ),
+        click.option(
             "--feature-extractor", help="auto, digits, inception-v3-compat, or a plugin's."
         ),
         click.option("--metrics", help="Comma list of fid, isc, kid, prc."),
@@ -163,6 +168,13 @@ def _run_options(function):
         click.option("--gpus-per-job", type=int, help="submitit: GPUs per cell."),
         click.option("--timeout-min", type=int, help="submitit: job time limit."),
         click.option("--array-parallelism", type=int, help="submitit: jobs running at once."),
+        click.option(
+            "--skip-incompatible",
+            is_flag=True,
+            default=None,
+            help="Record cells whose method cannot pair their teacher and student "
+            "(LIT on unaligned stages) as skipped rows instead of refusing the grid.",
+        ),
         click.option(
             "--rerun-failed",
             is_flag=True,
