@@ -1,0 +1,1 @@
+"""Benchmark suites (TOML) and the pytest-benchmark performance suite (``perf``)."""

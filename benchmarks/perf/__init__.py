@@ -1,0 +1,1 @@
+"""The performance suite: ``make bench``; see ``conftest.py`` for its options."""

@@ -1,0 +1,49 @@
+"""The performance suite runs: every benchmark once, tiny, untimed (``--perf-budget smoke``).
+
+The numbers of a smoke run mean nothing; what is checked is that each
+benchmark still drives the engine and the evaluation, writes its results and
+that ``report.py`` reads them.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_every_benchmark_runs_and_reports(tmp_path):
+    """As ``make bench`` does: pytest over benchmarks/perf, then ``-m benchmarks.perf.report``."""
+    results_dir = tmp_path / "results"
+    completed = subprocess.run(
+        [sys.executable, "-m", "pytest", "benchmarks/perf", "-q", "-p", "no:cacheprovider",
+         "--benchmark-disable", "--perf-budget", "smoke", "--perf-results-dir", str(results_dir)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+
+    (results_file,) = results_dir.glob("*.json")
+    results = json.loads(results_file.read_text())
+    assert results["budget"]["name"] == "smoke"
+    assert results["machine"]["device"] in ("cpu", "cuda") and results["machine"]["torch"]
+    for key in ("engine_overhead_ratio", "engine_vs_default_adam_loop_ratio",
+                "eval_overhead_ratio", "eval_outside_fidelity_ms", "real_stats_cache_speedup"):
+        assert results[key] > 0, key
+    assert set(results["engine_overhead"]) == {"vanilla", "akdg"}
+    assert set(results["fast_paths"]) == {"training", "generation"}
+    for kind in ("training", "generation"):
+        for family in ("dcgan", "sngan"):
+            configs = results["fast_paths"][kind][family]["configs"]
+            assert {"fp32", "bf16", "channels_last", "bf16+channels_last"} <= set(configs)
+    assert [(row["axis"], row["factor"]) for row in results["scaling"]] == [
+        ("batch", 1), ("batch", 2), ("batch", 4), ("width", 2), ("width", 4)]
+
+    printed = subprocess.run(
+        [sys.executable, "-m", "benchmarks.perf.report", str(results_dir)],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=True).stdout
+    assert str(results_file) in printed
+    assert f"{results['engine_overhead_ratio']:.3f}" in printed
+    assert f"{results['eval_overhead_ratio']:.3f}" in printed
+    assert "bf16+channels_last" in printed and "width x4" in printed
