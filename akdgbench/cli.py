@@ -119,6 +119,7 @@ def _run_options(function):
             help="Adversarial loss (default: the architecture's paper).",
         ),
         click.option("--lr", type=float, help="Adam learning rate (default: the architecture's)."),
+        click.option("--betas", help="Adam's betas, e.g. 0.0,0.9 (default: the architecture's)."),
         click.option("--n-dis", type=int, help="Discriminator steps per generator step."),
         click.option("--lr-decay", type=click.Choice(["none", "linear"])),
         click.option("--ema", type=float, help="EMA decay of the student's weights (0 = off)."),
@@ -249,14 +250,24 @@ def suites_command() -> None:
 
 @cli.command(name="table")
 @click.argument("run_dirs", nargs=-1, required=True, metavar="RUN_DIR...")
-@click.option("--format", "fmt", default=None, metavar="FORMAT",
-              help="github (default), latex, csv or html; --out FILE.tex etc. implies it.")
-@click.option("--metrics", default=None, metavar="LIST",
-              help="Comma-separated columns, e.g. fid,is,kid,params,mult_adds,layers,"
-                   "images_per_s (default: layers,params,mult_adds,is,fid).")
+@click.option(
+    "--format",
+    "fmt",
+    default=None,
+    metavar="FORMAT",
+    help="github (default), latex, csv or html; --out FILE.tex etc. implies it.",
+)
+@click.option(
+    "--metrics",
+    default=None,
+    metavar="LIST",
+    help="Comma-separated columns, e.g. fid,is,kid,params,mult_adds,layers,"
+    "images_per_s (default: layers,params,mult_adds,is,fid).",
+)
 @click.option("--out", default=None, metavar="FILE", help="Write the table here, not to stdout.")
-def table_command(run_dirs: tuple[str, ...], fmt: str | None, metrics: str | None,
-                  out: str | None) -> None:
+def table_command(
+    run_dirs: tuple[str, ...], fmt: str | None, metrics: str | None, out: str | None
+) -> None:
     """The paper-style table of one or more run directories (concatenated).
 
     \b
@@ -279,8 +290,9 @@ def table_command(run_dirs: tuple[str, ...], fmt: str | None, metrics: str | Non
 
 @cli.command(name="plot")
 @click.argument("run_dir")
-@click.option("--out", default=None, metavar="DIR",
-              help="Where the PNGs go (default: RUN_DIR/plots).")
+@click.option(
+    "--out", default=None, metavar="DIR", help="Where the PNGs go (default: RUN_DIR/plots)."
+)
 def plot_command(run_dir: str, out: str | None) -> None:
     """Figures of a run: FID against params and images/s, FID over steps, sample montage.
 

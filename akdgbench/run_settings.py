@@ -31,6 +31,7 @@ RUN_DEFAULTS: dict[str, Any] = {
     "batch_size": 64,
     "loss": None,
     "lr": None,
+    "betas": None,
     "n_dis": None,
     "lr_decay": None,
     "ema": 0.0,
@@ -72,6 +73,7 @@ MEANING_KEYS = (
     "batch_size",
     "loss",
     "lr",
+    "betas",
     "n_dis",
     "lr_decay",
     "ema",
@@ -116,6 +118,17 @@ def parse_seeds(value: Any) -> list[int]:
     return seeds
 
 
+def parse_betas(value: Any) -> list[float]:
+    """``"0.0,0.9"`` or ``[0.0, 0.9]`` -> [0.0, 0.9]: Adam's two betas, each in [0, 1)."""
+    try:
+        betas = [float(b) for b in (split_specs(value) if isinstance(value, str) else value)]
+    except (TypeError, ValueError):
+        betas = []
+    if len(betas) != 2 or not all(0 <= beta < 1 for beta in betas):
+        raise UsageError(f"betas {value!r}: give Adam's two betas in [0, 1), e.g. 0.0,0.9")
+    return betas
+
+
 def resolve_settings(suite: str | None, overrides: dict[str, Any]) -> dict[str, Any]:
     """Defaults <- suite <- command-line ``overrides`` (None means not given)."""
     settings = dict(RUN_DEFAULTS)
@@ -127,6 +140,8 @@ def resolve_settings(suite: str | None, overrides: dict[str, Any]) -> dict[str, 
     for key in ("dataset", "teacher", "arch", "methods", "metrics"):
         settings[key] = split_specs(settings[key])
     settings["seeds"] = parse_seeds(settings["seeds"])
+    if settings["betas"] is not None:
+        settings["betas"] = parse_betas(settings["betas"])
     for key in POSITIVE_INT_KEYS:
         if not isinstance(settings[key], int) or settings[key] <= 0:
             raise UsageError(

@@ -177,6 +177,7 @@ def train_settings(settings: dict[str, Any], *, steps: int, seed: int):
         batch_size=settings["batch_size"],
         loss=settings["loss"],
         lr=settings["lr"],
+        betas=tuple(settings["betas"]) if settings.get("betas") else None,
         n_dis=settings["n_dis"],
         lr_decay=settings["lr_decay"],
         precision=settings["precision"],
