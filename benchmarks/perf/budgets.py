@@ -30,7 +30,7 @@ class Budget:
 BUDGETS = {
     "full": Budget("full", rounds=7, overhead_steps=14, warmup_steps=2, fast_path_steps=8,
                    fast_path_rounds=3, throughput_batch=256, throughput_rounds=7, compile=True,
-                   eval_samples=2000, eval_rounds=8, scaling_steps=8, scaling_base_width=0.125,
+                   eval_samples=500, eval_rounds=16, scaling_steps=8, scaling_base_width=0.125,
                    scaling_base_batch=32, arch_scale=1.0, resolution=32),
     "smoke": Budget("smoke", rounds=1, overhead_steps=4, warmup_steps=1, fast_path_steps=3,
                     fast_path_rounds=1, throughput_batch=8, throughput_rounds=1, compile=False,

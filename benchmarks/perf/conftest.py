@@ -156,7 +156,7 @@ def headline(results: dict[str, Any]) -> dict[str, Any]:
             keys["engine_vs_default_adam_loop_ratio"] = plain[0]
     evaluation = results.get("evaluation", {})
     if "overhead" in evaluation:
-        keys["eval_overhead_ratio"] = evaluation["overhead"]["ratio"]["of_medians"]
+        keys["eval_overhead_ratio"] = evaluation["overhead"]["ratio"]["median"]
         keys["eval_outside_fidelity_ms"] = evaluation["overhead"][
             "akdgbench_outside_calculate_metrics_ms"]
     if "real_features_cache" in evaluation:
