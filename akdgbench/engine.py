@@ -322,7 +322,7 @@ class _Trainer:
         return ema
 
     def _fingerprint(self, teacher: Generator | None) -> dict[str, Any]:
-        settings, recipe = self.settings, self.recipe
+        settings = self.settings
         teacher_name = None
         if teacher is not None:
             teacher_name = (describe_config(self.teacher_arch)
@@ -336,16 +336,7 @@ class _Trainer:
             "dataset": self.dataset.spec,
             "resolution": self.dataset.resolution,
             "channels": self.dataset.channels,
-            "steps": settings.steps,
-            "batch_size": settings.batch_size,
-            "loss": recipe["loss"],
-            "lr": float(recipe["lr"]),
-            "betas": list(recipe["betas"]),
-            "n_dis": recipe["n_dis"],
-            "lr_decay": recipe["lr_decay"],
-            "precision": settings.precision,
-            "ema": float(settings.ema),
-            "seed": settings.seed,
+            **settings.fingerprint(self.student_arch),
             "device": self.device.type,
         }
 

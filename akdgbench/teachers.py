@@ -69,22 +69,12 @@ def teacher_key(dataset: Dataset, teacher_arch: Architecture, settings: TrainSet
                 ) -> dict[str, Any]:
     """What decides a trained teacher's weights (the device does not: a GPU-trained teacher
     is reused on the CPU)."""
-    recipe = settings.recipe(teacher_arch)
     return {
         "dataset": dataset.spec,
         "resolution": dataset.resolution,
         "channels": dataset.channels,
         "teacher": describe_config(teacher_arch),
-        "steps": settings.steps,
-        "seed": settings.seed,
-        "batch_size": settings.batch_size,
-        "loss": recipe["loss"],
-        "lr": float(recipe["lr"]),
-        "betas": list(recipe["betas"]),
-        "n_dis": recipe["n_dis"],
-        "lr_decay": recipe["lr_decay"],
-        "precision": settings.precision,
-        "ema": float(settings.ema),
+        **settings.fingerprint(teacher_arch),
     }
 
 

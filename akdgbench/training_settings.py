@@ -57,6 +57,22 @@ class TrainSettings:
                              f"not {recipe['lr_decay']!r}")
         return recipe
 
+    def fingerprint(self, arch: Architecture) -> dict[str, Any]:
+        """The settings that decide the weights a run produces (the device does not)."""
+        recipe = self.recipe(arch)
+        return {
+            "steps": self.steps,
+            "seed": self.seed,
+            "batch_size": self.batch_size,
+            "loss": recipe["loss"],
+            "lr": float(recipe["lr"]),
+            "betas": list(recipe["betas"]),
+            "n_dis": recipe["n_dis"],
+            "lr_decay": recipe["lr_decay"],
+            "precision": self.precision,
+            "ema": float(self.ema),
+        }
+
     def validate(self) -> None:
         for key in ("steps", "batch_size", "log_every"):
             value = getattr(self, key)
