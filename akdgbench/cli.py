@@ -214,7 +214,7 @@ def run_command(suite: str | None, out: str | None, **options) -> None:
 
     \b
     Examples:
-      akdgbench run                                    # quick suite on embedded digits, ~6 min on 2 CPU cores
+      akdgbench run                                    # quick suite: digits, ~6 min on 2 cores
       akdgbench run --methods akdg,mse --arch sngan    # two methods, SNGAN students
       akdgbench run --suite digits --out results/digits
       akdgbench run --suite paper-cifar10 --executor submitit --slurm-partition gpu
