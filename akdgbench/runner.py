@@ -27,15 +27,13 @@ import filelock
 from akdgbench import defaults
 from akdgbench.errors import UsageError
 from akdgbench.plugins import pm
+from akdgbench.results import REAL_METHOD, TEACHER_METHOD
 from akdgbench.run_settings import MEANING_KEYS
 from akdgbench.specs import parse_spec
 from akdgbench.training_settings import autocast_factory, resolve_device
 
 #: bumped when a run directory written by an older akdgbench can no longer be resumed
 RUN_FORMAT_VERSION = 1
-
-TEACHER_METHOD = "teacher"
-REAL_METHOD = "real"
 
 
 @dataclass(frozen=True)
