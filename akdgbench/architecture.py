@@ -30,6 +30,15 @@ class Generator(nn.Module):
             x = stage(x)
         return x
 
+    def stage_outputs(self, z: torch.Tensor) -> list[torch.Tensor]:
+        """Every stage's output for ``z`` in one forward, in order; the last is the image."""
+        outputs = []
+        x = z
+        for stage in self.stages:
+            x = stage(x)
+            outputs.append(x)
+        return outputs
+
     def sample_latent(
         self, n: int, device: torch.device | str = "cpu", generator: torch.Generator | None = None
     ) -> torch.Tensor:

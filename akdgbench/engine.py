@@ -125,6 +125,7 @@ class TrainStep:
         self.index = index
         self.progress = index / trainer.settings.steps
         self.adv = trainer.adversarial_loss
+        self._teacher_cache: tuple[torch.Tensor, list[torch.Tensor]] | None = None
 
     @cached_property
     def real(self) -> torch.Tensor:
@@ -136,18 +137,36 @@ class TrainStep:
 
     @cached_property
     def fake(self) -> torch.Tensor:
+        return self._student_outputs[-1]
+
+    @cached_property
+    def _student_outputs(self) -> list[torch.Tensor]:
         if self._discriminator_phase:
             with torch.no_grad():
                 return self._trainer.student_forward(self.z)
         return self._trainer.student_forward(self.z)
 
+    def student_features(self) -> list[torch.Tensor]:
+        return list(self._student_outputs)
+
     def teacher(self, z: torch.Tensor) -> torch.Tensor:
+        return self._teacher_outputs(z)[-1]
+
+    def teacher_features(self, z: torch.Tensor) -> list[torch.Tensor]:
+        return list(self._teacher_outputs(z))
+
+    def _teacher_outputs(self, z: torch.Tensor) -> list[torch.Tensor]:
+        """The teacher's stage outputs for ``z``; one forward per latent batch and step."""
         trainer = self._trainer
         if trainer.teacher is None:
             raise UsageError(f"method {trainer.method.name!r} used the teacher but does not "
                              "declare needs_teacher = True")
+        if self._teacher_cache is not None and self._teacher_cache[0] is z:
+            return self._teacher_cache[1]
         with torch.no_grad():
-            return trainer.teacher_forward(z)
+            outputs = trainer.teacher_forward(z)
+        self._teacher_cache = (z, outputs)
+        return outputs
 
     def teacher_sample(self) -> torch.Tensor:
         trainer = self._trainer
@@ -275,8 +294,10 @@ class _Trainer:
         self.generator_optimizer = self.new_optimizer(self.generator_params)
         self.ema = self._new_ema() if settings.ema else None
         compile_ = torch.compile if settings.compile else (lambda module: module)
-        self.student_forward = compile_(self.student)
-        self.teacher_forward = compile_(self.teacher) if self.teacher is not None else None
+        # stage outputs in one forward: methods may read the intermediate features too
+        self.student_forward = compile_(self.student.stage_outputs)
+        self.teacher_forward = (compile_(self.teacher.stage_outputs)
+                                if self.teacher is not None else None)
         self.latent_rng = torch.Generator(self.device).manual_seed(settings.seed)
         self.real_batches = RealBatches(dataset.train_set, settings.batch_size, self.device,
                                         settings.seed, settings.channels_last)

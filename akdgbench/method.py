@@ -71,6 +71,14 @@ class Step(Protocol):
     def teacher_sample(self) -> torch.Tensor:
         """Teacher images for a fresh latent z', independent of ``z``."""
 
+    def student_features(self) -> list[torch.Tensor]:
+        """The student's stage outputs for ``z``, the last being ``fake``: from the forward
+        that made ``fake`` (gradients flow through them in the generator phase)."""
+
+    def teacher_features(self, z: torch.Tensor) -> list[torch.Tensor]:
+        """The teacher's stage outputs for ``z``, the last being ``teacher(z)`` (no gradient);
+        one teacher forward serves both for the same ``z`` tensor."""
+
     def new_latent(self) -> torch.Tensor:
         """A fresh latent batch for the student."""
 

@@ -28,6 +28,8 @@ BUILTIN_PLUGINS = (
     "akdgbench.builtin.methods.mse",
     "akdgbench.builtin.methods.lit",
     "akdgbench.builtin.methods.akdg",
+    "akdgbench.builtin.methods.feature_kd",
+    "akdgbench.builtin.methods.tinygan",
     "akdgbench.builtin.archs.sngan",
     "akdgbench.builtin.archs.dcgan",
     "akdgbench.builtin.archs.mlp",

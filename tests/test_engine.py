@@ -300,8 +300,11 @@ class PhaseProbe(AKDG):
         self.phase = None
         self.student_inputs, self.teacher_inputs = [], []
         self.bad_grads = []
-        ctx.student.register_forward_pre_hook(lambda m, a: self.student_inputs.append(a[0]))
-        ctx.teacher.register_forward_pre_hook(lambda m, a: self.teacher_inputs.append(a[0]))
+        # the engine runs the stages itself (to keep their outputs): the first one sees z
+        ctx.student.stages[0].register_forward_pre_hook(
+            lambda m, a: self.student_inputs.append(a[0]))
+        ctx.teacher.stages[0].register_forward_pre_hook(
+            lambda m, a: self.teacher_inputs.append(a[0]))
         for disc in (self.d, self.d_kd):
             for parameter in disc.parameters():
                 parameter.register_hook(self._grad_hook)

@@ -93,6 +93,15 @@ class DCGANDiscriminator(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.linear(torch.flatten(self.features(x), 1))
 
+    def feature_maps(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The activation after each conv layer, image side first (the logit reads the last)."""
+        maps = []
+        for layer in self.features:
+            x = layer(x)
+            if isinstance(layer, nn.LeakyReLU):
+                maps.append(x)
+        return maps
+
 
 class DCGAN(Architecture):
     name = "dcgan"

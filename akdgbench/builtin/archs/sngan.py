@@ -142,6 +142,14 @@ class SNGANDiscriminator(nn.Module):
         h = F.relu(self.blocks(x)).sum(dim=(2, 3))
         return self.linear(h)
 
+    def feature_maps(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Each residual block's output, image side first (the logit reads the last)."""
+        maps = []
+        for block in self.blocks:
+            x = block(x)
+            maps.append(x)
+        return maps
+
 
 class SNGAN(Architecture):
     name = "sngan"

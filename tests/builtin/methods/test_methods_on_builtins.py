@@ -29,7 +29,8 @@ def run(tmp_path, dataset, method, student=STUDENT, teacher_spec=TEACHER):
                  out_dir=tmp_path, teacher=teacher, teacher_arch=teacher_arch, progress=False)
 
 
-@pytest.mark.parametrize("method", ["vanilla", "mse", "lit", "akdg", "akdg:kd_arch=mlp:lambda=0.5"])
+@pytest.mark.parametrize("method", ["vanilla", "mse", "lit", "akdg", "akdg:kd_arch=mlp:lambda=0.5",
+                                    "feature-kd", "tinygan"])
 def test_each_method_trains_a_dcgan_student(tmp_path, dataset, method):
     outcome = run(tmp_path, dataset, method)
     assert outcome.status == "done"
@@ -46,3 +47,17 @@ def test_mse_trains_an_mlp_student(tmp_path, dataset):
 def test_lit_refuses_an_mlp_student_of_a_dcgan_teacher_naming_both(tmp_path, dataset):
     with pytest.raises(UsageError, match=r"cannot distil teacher dcgan:.* into student mlp:.*"):
         run(tmp_path, dataset, "lit", student="mlp:hidden=32:z_dim=16")
+
+
+def test_feature_kd_and_tinygan_train_an_mlp_student(tmp_path, dataset):
+    assert run(tmp_path / "tinygan", dataset, "tinygan",
+               student="mlp:hidden=32:z_dim=16:d_width=0.05").status == "done"
+    mlp_teacher = "mlp:hidden=64:z_dim=16:d_width=0.05"
+    assert run(tmp_path / "feature-kd", dataset, "feature-kd",
+               student="mlp:hidden=32:z_dim=16:d_width=0.05",
+               teacher_spec=mlp_teacher).status == "done"  # linear adapters on flat stages
+
+
+def test_feature_kd_refuses_an_mlp_student_of_a_dcgan_teacher_naming_both(tmp_path, dataset):
+    with pytest.raises(UsageError, match=r"cannot distil teacher dcgan:.* into student mlp:.*"):
+        run(tmp_path, dataset, "feature-kd", student="mlp:hidden=32:z_dim=16")
