@@ -1,19 +1,46 @@
-"""``lit``: Koratana et al. ICML 2019, "LIT: Learned Intermediate Representation Training".
+"""``lit``: Koratana et al., ICML 2019, "LIT: Learned Intermediate Representation Training
+for Model Compression"; its official code is stanford-futuredata/lit-code.
 
-Teacher and student are split into aligned stages T_i and S_i. In phase 1
-(the first ``lit_fraction`` of the steps) every student stage learns to
-reproduce its teacher stage from the teacher's own input, so all stages train
-at once without waiting for the stages before them:
+Teacher and student are split into aligned stages T_i and S_i (only the
+channel width may differ). The first ``lit_fraction`` of the student's steps
+are phase 1, the rest phase 2.
 
-    L_G = stage_weight * sum_i MSE(out_i(S_i(in_i(T_{i-1}(z)))), T_i(z)),   T_{-1}(z) = z
+Phase 1, LIT training (no discriminator trains)::
 
-``in_i`` / ``out_i`` are 1x1 adapters (linear maps for flat stages) where the
-student's width differs from the teacher's. Phase 2 distils end to end:
+    L_G = beta * MSE(G_s(z), G_t(z))
+          + (1 - beta) * sum_i MSE(P_i(S_i(P_{i-1}^+(T_{i-1}(z)))), T_i(z)),   T_{-1}(z) = z
 
-    L_G = output_weight * MSE(G_s(z), G_t(z))
+- The sum is LIT's intermediate-representation (IR) loss: every student stage
+  is fed the teacher's previous stage output, so all stages train at once
+  (the paper's second key idea; the StarGAN solver's ``lit_train`` trains its
+  student section this way with ``nn.MSELoss``).
+- The first term is LIT's output term on the student run end to end, weighted
+  ``beta`` against ``1 - beta`` for the IR terms, ``beta`` = 0.5 by default
+  (``vdcnn/lit.py``: ``full_loss * beta``, each section ``* (1 - beta)``, with
+  ``beta = 0.5``). There it is the KD loss on class logits; a generator's
+  output is pixels, so it is the pixel MSE to the teacher's image for the same
+  z. The StarGAN solver's phase 1 has no output term: ``beta=0`` reproduces it.
 
-Stages align when there are as many of them and each pair of outputs has the
-same rank and spatial size; only the channel width may differ.
+Phase 2, fine-tuning: the stitched student is trained with the GAN's own
+adversarial loss against a discriminator D (``ctx.new_discriminator``) that
+trains in this phase only::
+
+    L_D = adv_D(D(x), D(G_s(z)))        L_G = adv_G(D(G_s(z)))
+
+(the StarGAN solver's ``fine_tune``: the assembled generator trained with
+StarGAN's own losses, whose unconditional part is the adversarial loss). The
+solver runs 200,000 LIT iterations (``litters``) and then 200,000 fine-tuning
+iterations (``num_iters``), hence ``lit_fraction`` = 0.5. It starts D from the
+teacher's trained discriminator; D here is fresh (differences in the README).
+
+Widths: LIT's own students keep the teacher's widths. Where a stage's widths
+differ here, a 1x1 map P_i (a linear map for flat stages; trained with the
+student) takes S_i's output to the teacher's width for its IR term, and S_{i+1}
+is fed P_i^+(T_i), the pseudo-inverse of P_i applied to the teacher's output
+(no gradient through it). That is the least-squares optimum of S_i's own IR
+term, min_s |P_i s - T_i|^2, so S_{i+1} trains on the input that S_i, trained
+to its optimum, hands it in the stitched student; a separately learnt input
+map would train S_{i+1} on features S_i is never asked to produce.
 """
 
 from __future__ import annotations
@@ -28,56 +55,72 @@ from akdgbench.builtin.methods._stages import describe, stage_output_shapes
 
 class LIT(Method):
     name = "lit"
-    description = ("stage-wise training on the teacher's intermediate outputs, then output KD "
-                   "(Koratana et al. 2019)")
-    options = {"lit_fraction": 0.5, "stage_weight": 1.0, "output_weight": 1.0}
+    description = ("stage-wise training on the teacher's intermediate outputs, then adversarial "
+                   "fine-tuning of the stitched student (Koratana et al. 2019)")
+    options = {"lit_fraction": 0.5, "beta": 0.5}
     needs_teacher = True
 
     def __init__(self, **given) -> None:
         super().__init__(**given)
         self.lit_fraction = self.config["lit_fraction"]
-        self.stage_weight = self.config["stage_weight"]
-        self.output_weight = self.config["output_weight"]
+        self.beta = self.config["beta"]
         if not 0 <= self.lit_fraction <= 1:
             raise UsageError(
                 f"method 'lit': lit_fraction must be in [0, 1], not {self.lit_fraction}")
-        if self.stage_weight < 0 or self.output_weight < 0:
-            raise UsageError("method 'lit': stage_weight and output_weight must be >= 0")
+        if not 0 <= self.beta <= 1:
+            raise UsageError(f"method 'lit': beta must be in [0, 1], not {self.beta}")
 
     def check_compatible(self, teacher, student) -> None:
         aligned_widths(teacher, student)
 
     def setup(self, ctx) -> None:
         widths = aligned_widths(ctx.teacher, ctx.student)
-        self.adapters_in: list[nn.Module | None] = [None]  # stage 0 reads z itself
-        self.adapters_out: list[nn.Module | None] = []
-        for i, (teacher_width, student_width, rank) in enumerate(widths):
-            if i + 1 < len(widths):
-                self.adapters_in.append(_adapter(ctx, f"in{i + 1}", teacher_width, student_width,
-                                                 rank))
-            self.adapters_out.append(_adapter(ctx, f"out{i}", student_width, teacher_width, rank))
+        self.adapters: list[nn.Module | None] = [
+            _adapter(ctx, f"out{i}", student_width, teacher_width, rank)
+            for i, (teacher_width, student_width, rank) in enumerate(widths)]
         self.teacher_stages = ctx.teacher.stages
         self.student_stages = ctx.student.stages
+        self.d = ctx.new_discriminator("d")
+        self.device = ctx.device
+
+    def in_phase_one(self, step) -> bool:
+        return step.progress < self.lit_fraction
+
+    def discriminator_losses(self, step) -> dict[str, torch.Tensor]:
+        if self.in_phase_one(step):
+            # The engine asks every discriminator for a loss at every step. This constant
+            # reaches no weight of D: D gets no gradient, its optimizer skips it (no Adam
+            # state, no step count) and D is never run, so it is untouched until phase 2.
+            return {"d": torch.zeros((), device=self.device, requires_grad=True)}
+        return {"d": step.adv.discriminator_loss(self.d, step.real, step.fake)}
 
     def generator_loss(self, step) -> dict[str, torch.Tensor]:
-        if step.progress < self.lit_fraction:
-            return self._stage_losses(step.z)
-        return {"output": self.output_weight * F.mse_loss(step.fake, step.teacher(step.z))}
-
-    def _stage_losses(self, z: torch.Tensor) -> dict[str, torch.Tensor]:
+        if not self.in_phase_one(step):
+            return {"adv": step.adv.generator_loss(self.d, step.fake)}
         with torch.no_grad():
             teacher_outputs = []
-            x = z
+            x = step.z
             for stage in self.teacher_stages:
                 x = stage(x)
                 teacher_outputs.append(x)
-        losses = {}
+        losses = {"output": self.beta * F.mse_loss(step.fake, teacher_outputs[-1])}
         for i, stage in enumerate(self.student_stages):
-            teacher_input = z if i == 0 else teacher_outputs[i - 1]
-            student_output = stage(_maybe(self.adapters_in[i], teacher_input))
-            prediction = _maybe(self.adapters_out[i], student_output)
-            losses[f"stage{i}"] = self.stage_weight * F.mse_loss(prediction, teacher_outputs[i])
+            stage_input = step.z if i == 0 else self.student_input(i, teacher_outputs[i - 1])
+            prediction = _maybe(self.adapters[i], stage(stage_input))
+            losses[f"stage{i}"] = (1 - self.beta) * F.mse_loss(prediction, teacher_outputs[i])
         return losses
+
+    def student_input(self, i: int, teacher_output: torch.Tensor) -> torch.Tensor:
+        """P_{i-1}^+(T_{i-1}(z)): what student stage ``i`` is trained on (see the module doc)."""
+        adapter = self.adapters[i - 1]
+        if adapter is None:
+            return teacher_output
+        weight = adapter.weight.detach()
+        inverse = torch.linalg.pinv(weight.flatten(1).float()).to(weight.dtype)
+        if isinstance(adapter, nn.Linear):
+            return F.linear(teacher_output, inverse)
+        convolve = F.conv2d if isinstance(adapter, nn.Conv2d) else F.conv1d
+        return convolve(teacher_output, inverse.view(*inverse.shape, *weight.shape[2:]))
 
 
 def aligned_widths(teacher, student) -> list[tuple[int, int, int]]:

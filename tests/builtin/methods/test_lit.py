@@ -1,4 +1,4 @@
-"""``lit`` (Koratana et al. 2019): each student stage is fed the teacher's previous stage output."""
+"""``lit`` (Koratana et al. 2019): both phases, loss by loss, and the discriminator's life."""
 
 import pytest
 import torch
@@ -7,6 +7,7 @@ from torch import nn
 
 from akdgbench import Generator, UsageError
 from akdgbench.builtin.methods.lit import LIT
+from akdgbench.losses import make_adversarial_loss
 
 
 class Recording(nn.Module):
@@ -42,21 +43,40 @@ def conv(z_dim, width, spatial=4):
                   nn.Conv2d(width, 1, 3, padding=1))
 
 
+class Discriminator(nn.Module):
+    def __init__(self, features: int) -> None:
+        super().__init__()
+        torch.manual_seed(7)
+        self.linear = nn.Linear(features, 1)
+
+    def forward(self, x):
+        return self.linear(x.flatten(1))
+
+
 class Context:
     def __init__(self, teacher, student):
         self.teacher, self.student = teacher, student
+        self.device = torch.device("cpu")
         self.modules = {}
+        self.discriminators = {}
 
     def add_generator_module(self, name, module):
         self.modules[name] = module
         return module
 
+    def new_discriminator(self, name, arch=None):
+        features = self.student(torch.zeros(2, self.student.z_dim))[0].numel()
+        self.discriminators[name] = Discriminator(features)
+        return self.discriminators[name]
+
 
 class Step:
-    def __init__(self, progress, student, teacher):
+    def __init__(self, progress, student, teacher, z=None):
         self.progress = progress
-        self.z = torch.randn(3, 4)
+        self.z = torch.randn(3, student.z_dim) if z is None else z
+        self.real = torch.randn(3, teacher(self.z).shape[1])
         self.fake = student(self.z)
+        self.adv = make_adversarial_loss("hinge")
         self.teacher_inputs = []
         self._teacher = teacher
 
@@ -65,11 +85,18 @@ class Step:
         return self._teacher(z)
 
 
+def setup(teacher, student, **options):
+    method, ctx = LIT(**options), Context(teacher, student)
+    method.setup(ctx)
+    for stage in student.stages:
+        if isinstance(stage, Recording):
+            stage.inputs.clear()
+    return method, ctx
+
+
 def test_phase_one_feeds_each_student_stage_the_teacher_previous_output():
     teacher, student = flat(4, 6, 5, 3), flat(4, 6, 5, 3)
-    method = LIT(stage_weight="2")
-    ctx = Context(teacher, student)
-    method.setup(ctx)
+    method, ctx = setup(teacher, student, beta="0.25")
     assert ctx.modules == {}  # equal widths: no adapters
     step = Step(0.1, student, teacher)
     for stage in student.stages:
@@ -82,52 +109,108 @@ def test_phase_one_feeds_each_student_stage_the_teacher_previous_output():
     assert torch.equal(student.stages[0].inputs[0], step.z)
     assert torch.equal(student.stages[1].inputs[0], t0)
     assert torch.equal(student.stages[2].inputs[0], t1)
-    assert set(losses) == {"stage0", "stage1", "stage2"}
-    assert torch.allclose(losses["stage0"], 2 * F.mse_loss(student.stages[0].module(step.z), t0))
-    assert torch.allclose(losses["stage1"], 2 * F.mse_loss(student.stages[1].module(t0), t1))
-    assert torch.allclose(losses["stage2"], 2 * F.mse_loss(student.stages[2].module(t1), t2))
+    assert set(losses) == {"output", "stage0", "stage1", "stage2"}
+    s = [stage.module for stage in student.stages]
+    assert torch.allclose(losses["stage0"], 0.75 * F.mse_loss(s[0](step.z), t0))
+    assert torch.allclose(losses["stage1"], 0.75 * F.mse_loss(s[1](t0), t1))
+    assert torch.allclose(losses["stage2"], 0.75 * F.mse_loss(s[2](t1), t2))
+    # LIT's output term: the student run end to end against the teacher's image
+    assert torch.allclose(losses["output"], 0.25 * F.mse_loss(s[2](s[1](s[0](step.z))), t2))
     assert all(loss.requires_grad for loss in losses.values())  # gradients reach the student
-    assert step.teacher_inputs == []  # phase 1 never runs the whole teacher
 
 
-def test_adapters_bridge_widths_in_and_out():
+def test_phase_one_hand_computed_on_scalars():
+    """One-unit linear stages without bias: every term by hand."""
+    def scalar_net(*weights):
+        net = Staged(1, *(Recording(nn.Linear(1, 1, bias=False)) for _ in weights))
+        with torch.no_grad():
+            for stage, weight in zip(net.stages, weights, strict=True):
+                stage.module.weight.fill_(weight)
+        return net
+
+    teacher, student = scalar_net(2.0, 3.0), scalar_net(1.0, 5.0)
+    method, _ = setup(teacher, student)  # beta 0.5
+    step = Step(0.0, student, teacher, z=torch.tensor([[1.0], [2.0]]))
+    losses = method.generator_loss(step)
+    # teacher: z -> 2z -> 6z; student: z -> z -> 5z, and stage 1 fed 2z gives 10z
+    # MSE over z = 1, 2: mean((a - b)^2 * z^2) = (a - b)^2 * 2.5
+    assert losses["stage0"].item() == pytest.approx(0.5 * (1 - 2) ** 2 * 2.5)
+    assert losses["stage1"].item() == pytest.approx(0.5 * (10 - 6) ** 2 * 2.5)
+    assert losses["output"].item() == pytest.approx(0.5 * (5 - 6) ** 2 * 2.5)
+
+
+def test_adapters_bridge_widths_and_the_next_stage_reads_their_pseudo_inverse():
     teacher, student = flat(4, 6, 6, 3), flat(4, 2, 2, 3)
-    method = LIT()
-    ctx = Context(teacher, student)
-    method.setup(ctx)
-    assert sorted(ctx.modules) == ["adapter_in1", "adapter_in2", "adapter_out0", "adapter_out1"]
-    assert ctx.modules["adapter_in1"].weight.shape == (2, 6)  # teacher width -> student width
+    method, ctx = setup(teacher, student)
+    assert sorted(ctx.modules) == ["adapter_out0", "adapter_out1"]  # the image stage agrees
     assert ctx.modules["adapter_out0"].weight.shape == (6, 2)  # student width -> teacher width
     step = Step(0.0, student, teacher)
     losses = method.generator_loss(step)
-    a = ctx.modules
+    p0, p1 = ctx.modules["adapter_out0"], ctx.modules["adapter_out1"]
     t0 = teacher.stages[0].module(step.z)
     t1 = teacher.stages[1].module(t0)
     t2 = teacher.stages[2].module(t1)
     s = [stage.module for stage in student.stages]
-    assert torch.allclose(losses["stage0"], F.mse_loss(a["adapter_out0"](s[0](step.z)), t0))
-    assert torch.allclose(losses["stage1"],
-                          F.mse_loss(a["adapter_out1"](s[1](a["adapter_in1"](t0))), t1))
-    assert torch.allclose(losses["stage2"], F.mse_loss(s[2](a["adapter_in2"](t1)), t2))
+    # stage i+1 reads argmin_s |P_i s - T_i|^2, the best output stage i can give
+    best0 = torch.linalg.lstsq(p0.weight.detach(), t0.T).solution.T
+    best1 = torch.linalg.lstsq(p1.weight.detach(), t1.T).solution.T
+    assert torch.allclose(student.stages[1].inputs[-1], best0, atol=1e-5)
+    assert torch.allclose(student.stages[2].inputs[-1], best1, atol=1e-5)
+    assert torch.allclose(losses["stage0"], 0.5 * F.mse_loss(p0(s[0](step.z)), t0))
+    assert torch.allclose(losses["stage1"], 0.5 * F.mse_loss(p1(s[1](best0)), t1), atol=1e-6)
+    assert torch.allclose(losses["stage2"], 0.5 * F.mse_loss(s[2](best1), t2), atol=1e-6)
+    losses["stage1"].backward()
+    assert p0.weight.grad is None  # the inverse feeds stage 1 without training P_0 through it
+    assert p1.weight.grad is not None
 
 
-def test_conv_adapters_are_1x1():
-    method = LIT()
-    ctx = Context(conv(4, 8), conv(4, 3))
-    method.setup(ctx)
-    assert ctx.modules["adapter_out0"].kernel_size == (1, 1)
-    assert ctx.modules["adapter_in1"].weight.shape == (3, 8, 1, 1)
+def test_a_student_stage_that_meets_its_stage_loss_hands_the_next_stage_its_training_input():
+    """The stitched student is consistent: when S_0 reaches the optimum of its own IR term,
+    S_1 receives end to end exactly the input it was trained on in phase 1."""
+    teacher, student = conv(4, 8), conv(4, 3)
+    method, ctx = setup(teacher, student)
+    adapter = ctx.modules["adapter_out0"]
+    assert adapter.kernel_size == (1, 1)
+    with torch.no_grad():
+        t0 = teacher.stages[0](torch.randn(5, 4))
+    trained_on = method.student_input(1, t0)
+    # the best S_0 output under its own loss, found by gradient descent, is that input
+    s = torch.zeros_like(trained_on, requires_grad=True)
+    optimizer = torch.optim.LBFGS([s], max_iter=200, line_search_fn="strong_wolfe")
+
+    def closure():
+        optimizer.zero_grad()
+        loss = F.mse_loss(adapter(s), t0)
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    assert torch.allclose(s.detach(), trained_on, atol=1e-3)
 
 
-def test_phase_two_distils_outputs_for_the_same_latent():
+def test_phase_two_is_the_adversarial_loss_of_the_stitched_student():
     teacher, student = flat(4, 6, 3), flat(4, 2, 3)
-    method = LIT(lit_fraction="0.5", output_weight="0.5")
-    method.setup(Context(teacher, student))
+    method, ctx = setup(teacher, student, lit_fraction="0.5")
+    d = ctx.discriminators["d"]
     step = Step(0.5, student, teacher)
-    losses = method.generator_loss(step)
-    assert step.teacher_inputs == [step.z]
-    assert set(losses) == {"output"}
-    assert torch.allclose(losses["output"], 0.5 * F.mse_loss(step.fake, teacher(step.z)))
+    g = method.generator_loss(step)
+    assert set(g) == {"adv"}
+    assert torch.allclose(g["adv"], -d(step.fake).mean())  # hinge: -D(G_s(z))
+    assert step.teacher_inputs == []  # phase 2 never asks the teacher
+    d_losses = method.discriminator_losses(step)
+    assert set(d_losses) == {"d"}
+    expected = F.relu(1 - d(step.real)).mean() + F.relu(1 + d(step.fake)).mean()
+    assert torch.allclose(d_losses["d"], expected)
+    d_losses["d"].backward()
+    assert d.linear.weight.grad is not None
+
+
+def test_phase_one_gives_the_discriminator_no_gradient():
+    teacher, student = flat(4, 6, 3), flat(4, 2, 3)
+    method, ctx = setup(teacher, student)
+    d = ctx.discriminators["d"]
+    (loss,) = method.discriminator_losses(Step(0.49, student, teacher)).values()
+    assert torch.autograd.grad(loss, list(d.parameters()), allow_unused=True) == (None, None)
 
 
 @pytest.mark.parametrize(
@@ -144,6 +227,66 @@ def test_unaligned_pairs_are_refused(teacher, student, message):
         LIT().check_compatible(teacher, student)
 
 
-def test_bad_fraction_is_refused():
-    with pytest.raises(UsageError, match="lit_fraction"):
-        LIT(lit_fraction="1.5")
+@pytest.mark.parametrize(("option", "value"), [("lit_fraction", "1.5"), ("beta", "-0.1")])
+def test_bad_options_are_refused(option, value):
+    with pytest.raises(UsageError, match=option):
+        LIT(**{option: value})
+
+
+class RecordingLIT(LIT):
+    """LIT that keeps what the engine gave it, to watch D and the student between steps."""
+
+    def setup(self, ctx):
+        super().setup(ctx)
+        self.student = ctx.student
+        self.d_at_setup = snapshot(self.d)
+        self.student_at_phase_two = None
+
+    def generator_loss(self, step):
+        if not self.in_phase_one(step) and self.student_at_phase_two is None:
+            self.student_at_phase_two = weights(self.student)
+        return super().generator_loss(step)
+
+
+def snapshot(module):
+    return {name: value.detach().clone() for name, value in module.state_dict().items()}
+
+
+def weights(module):  # batch-norm statistics also move when D's fakes are made: not compared
+    return {name: value.detach().clone() for name, value in module.named_parameters()}
+
+
+def same(a, b):
+    return a.keys() == b.keys() and all(torch.equal(a[key], b[key]) for key in a)
+
+
+def test_through_the_engine_d_trains_in_phase_two_only_from_the_phase_one_student(tmp_path):
+    from akdgbench.architecture import make_architecture
+    from akdgbench.dataset import make_dataset
+    from akdgbench.engine import TrainSettings, train
+
+    dataset = make_dataset("mnist5k:size=16", tmp_path / "data")
+    teacher_arch = make_architecture("dcgan:width=0.08:d_width=0.05:z_dim=16", role="teacher")
+    torch.manual_seed(0)
+    teacher = teacher_arch.build_generator(16, 1)
+    method = RecordingLIT(lit_fraction="0.5")
+    seen = {}
+
+    def on_log(step, losses):
+        seen[step] = (snapshot(method.d), weights(method.student), set(losses))
+
+    settings = TrainSettings(steps=4, batch_size=8, device="cpu", log_every=1, n_dis=2,
+                             checkpoint_every=0)
+    outcome = train(dataset=dataset, student_arch=make_architecture(
+                        "dcgan:width=0.04:d_width=0.05:z_dim=16"),
+                    method=method, settings=settings, out_dir=tmp_path / "run", teacher=teacher,
+                    teacher_arch=teacher_arch, progress=False, on_log=on_log)
+    assert outcome.status == "done"
+    # steps 1-2 are phase 1: the student learns, D is exactly as built
+    assert same(seen[1][0], method.d_at_setup) and same(seen[2][0], method.d_at_setup)
+    assert {"g.stage0", "g.output"} <= seen[2][2]
+    assert not same(seen[2][1], seen[1][1])
+    # phase 2 starts from the phase-1 student, and D trains from then on
+    assert same(method.student_at_phase_two, seen[2][1])
+    assert "g.adv" in seen[3][2]
+    assert not same(seen[3][0], method.d_at_setup)
