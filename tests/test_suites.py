@@ -4,7 +4,7 @@ from click.testing import CliRunner
 from akdgbench.cli import cli
 from akdgbench.errors import UsageError
 from akdgbench.run_settings import RUN_DEFAULTS, parse_seeds, resolve_settings
-from akdgbench.suites import available_suites, load_suite
+from akdgbench.suites import BUILTIN_SUITES_DIR, available_suites, load_suite
 
 
 def test_builtin_suites_parse_with_known_keys():
@@ -13,6 +13,19 @@ def test_builtin_suites_parse_with_known_keys():
     for name in suites:
         data = load_suite(name, set(RUN_DEFAULTS))
         assert data["description"], f"suite {name} lacks a description"
+
+
+#: every key of the training recipe; a suite that leaves one out gets the family's default,
+#: so teacher and students (or two student families) could silently train differently
+RECIPE_KEYS = ("loss", "lr", "betas", "n_dis", "lr_decay", "batch_size", "ema")
+
+
+@pytest.mark.parametrize("path", sorted(BUILTIN_SUITES_DIR.glob("*.toml")), ids=lambda p: p.stem)
+def test_every_shipped_suite_states_its_whole_recipe(path):
+    data = load_suite(str(path), set(RUN_DEFAULTS))
+    missing = [key for key in RECIPE_KEYS if data.get(key) is None]
+    assert not missing, f"suite {path.stem} leaves {missing} to the architecture family defaults"
+    assert set(RECIPE_KEYS) <= set(RUN_DEFAULTS)
 
 
 def test_suites_command_lists_one_line_each():
