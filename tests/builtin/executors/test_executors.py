@@ -1,21 +1,29 @@
 import importlib.util
+import os
 
 import pytest
 import torch
 
-from akdgbench.builtin.executors import submitit_executor
+from akdgbench.builtin.executors import local, submitit_executor
 from akdgbench.builtin.executors.local import LocalExecutor
 from akdgbench.builtin.executors.submitit_executor import SubmititExecutor
 from akdgbench.errors import UsageError
 from akdgbench.executor import make_executor
+from akdgbench.hardware import available_cores
 
 
 def square(x):
     return x * x
 
 
+def worker_threads(_):
+    import os
+
+    return torch.get_num_threads(), os.environ.get("OMP_NUM_THREADS"), os.getpid()
+
+
 def test_local_runs_in_order_in_this_process():
-    assert list(LocalExecutor().map(square, [3, 1, 2])) == [(3, 9), (1, 1), (2, 4)]
+    assert list(LocalExecutor(jobs=1).map(square, [3, 1, 2])) == [(3, 9), (1, 1), (2, 4)]
     assert LocalExecutor.in_process and not SubmititExecutor.in_process
 
 
@@ -50,3 +58,29 @@ def test_missing_submitit_is_a_clear_line(monkeypatch):
                         lambda name: None if name == "submitit" else real_find_spec(name))
     with pytest.raises(UsageError, match=r"pip install 'akdgbench\[slurm\]'"):
         list(SubmititExecutor(cluster="debug").map(square, [1]))
+
+
+def test_local_side_by_side_caps_each_worker_to_its_share_of_threads(monkeypatch):
+    monkeypatch.setattr(local, "available_cores", lambda: 4)
+    results = dict(LocalExecutor(jobs=2).map(worker_threads, [0, 1, 2]))
+    assert sorted(results) == [0, 1, 2]
+    for torch_threads, omp_threads, pid in results.values():
+        assert (torch_threads, omp_threads) == (2, "2")
+        assert pid != os.getpid()
+    assert "OMP_NUM_THREADS" not in os.environ or os.environ["OMP_NUM_THREADS"] != "2"
+
+
+def test_local_one_item_runs_here_with_all_threads():
+    [(_, (threads, _, pid))] = list(LocalExecutor(jobs=2).map(worker_threads, [0]))
+    assert pid == os.getpid() and threads == torch.get_num_threads()
+
+
+@pytest.mark.parametrize("jobs", ["0", "-1", "abc", "1.5"])
+def test_local_bad_jobs(jobs):
+    with pytest.raises(UsageError, match="jobs must be auto or a positive integer"):
+        make_executor(f"local:jobs={jobs}")
+
+
+def test_local_auto_jobs_is_one_per_core_without_cuda(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert LocalExecutor().jobs == available_cores()
