@@ -8,6 +8,13 @@ of images instead (for example the export's images written out by fyu/lsun's
 ``data.py export``). Either way each image is centre-cropped to a square and
 resized to ``size`` (antialiased bilinear).
 
+FID and the other metrics score samples against a fixed subset of the training
+images, not the whole split (about 3 million): the first ``reference_images``
+(50,000 by default, the usual size of an FID reference) in the export's order,
+i.e. its LMDB keys sorted byte-wise (40-digit hex hashes, so the first 50,000
+are in no meaningful order) or a folder's files sorted by path.
+``reference_images=0`` scores against every training image.
+
 The LMDB is read here rather than through ``torchvision.datasets.LSUN``,
 which pickles its whole key list into a ``_cache_...`` file in the *current
 directory* (a run's working directory fills with them); here the key list
@@ -23,6 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch.utils.data import Dataset as TorchDataset
+from torch.utils.data import Subset
 
 from akdgbench import hookimpl
 from akdgbench.builtin.datasets._images import (
@@ -32,7 +40,7 @@ from akdgbench.builtin.datasets._images import (
     folder_images,
     load_image,
 )
-from akdgbench.dataset import Dataset
+from akdgbench.dataset import Dataset, TensorImages
 from akdgbench.errors import UsageError
 
 OWNER = "dataset 'lsun-bedroom'"
@@ -106,9 +114,10 @@ class LSUNBedroom(Dataset):
     name = "lsun-bedroom"
     description = (
         "LSUN bedroom from its LMDB export in DATA_ROOT/lsun (needs akdgbench[lsun]) "
-        "or a folder of images (path=DIR); centre crop, size=64 by default (128 too)"
+        "or a folder of images (path=DIR); centre crop, size=64 by default (128, 256 too); "
+        "FID against its first reference_images=50000 training images"
     )
-    options = {"size": 64, "path": ""}
+    options = {"size": 64, "path": "", "reference_images": 50_000}
     natural_images = True
     default_feature_extractor = "inception-v3-compat"
     default_eval_samples = 50_000
@@ -120,6 +129,9 @@ class LSUNBedroom(Dataset):
         check_size(OWNER, self.config["size"])
         if self.config["path"]:
             check_directory(OWNER, self.config["path"])
+        if self.config["reference_images"] < 0:
+            raise UsageError(f"{OWNER}: option reference_images must be >= 0 (0: every "
+                             f"training image), not {self.config['reference_images']}")
         self._images: TorchDataset | None = None
 
     @property
@@ -148,6 +160,16 @@ class LSUNBedroom(Dataset):
         if self._images is None:
             self._images = self._load()
         return self._images
+
+    def reference_set(self) -> TorchDataset:
+        """The first ``reference_images`` training images (all of them when it is 0 or more)."""
+        images = self.train_set()
+        count = self.config["reference_images"]
+        if count == 0 or count >= len(images):
+            return images
+        if isinstance(images, TensorImages):
+            return TensorImages(images.images[:count])
+        return Subset(images, range(count))
 
 
 @hookimpl

@@ -40,7 +40,10 @@ is fed P_i^+(T_i), the pseudo-inverse of P_i applied to the teacher's output
 (no gradient through it). That is the least-squares optimum of S_i's own IR
 term, min_s |P_i s - T_i|^2, so S_{i+1} trains on the input that S_i, trained
 to its optimum, hands it in the stitched student; a separately learnt input
-map would train S_{i+1} on features S_i is never asked to produce.
+map would train S_{i+1} on features S_i is never asked to produce. The optimum
+is unique where the student stage is narrower than the teacher's (the usual
+case); where it is wider, P_i^+ T_i is the smallest of the optima and S_i's
+output may differ from it along P_i's null space, which phase 2 then absorbs.
 """
 
 from __future__ import annotations

@@ -1,16 +1,20 @@
 import io
 import pickle
+import re
 import sys
+from pathlib import Path
 
 import pytest
 import torch
 from PIL import Image
 from torch.utils.data import DataLoader
 
+from akdgbench.architecture import make_architecture
 from akdgbench.builtin.datasets import _images
 from akdgbench.builtin.datasets.lsun_bedroom import LMDBImages, LSUNBedroom
 from akdgbench.dataset import TensorImages, make_dataset
 from akdgbench.errors import UsageError
+from akdgbench.run_settings import resolve_settings
 
 
 def jpeg_bytes(colour, size=(48, 32)):
@@ -29,7 +33,7 @@ def bedroom_folder(tmp_path):
 
 
 def test_declares_the_paper_defaults():
-    assert LSUNBedroom.options == {"size": 64, "path": ""}
+    assert LSUNBedroom.options == {"size": 64, "path": "", "reference_images": 50_000}
     assert LSUNBedroom.channels == 3 and LSUNBedroom.natural_images is True
     assert LSUNBedroom.default_feature_extractor == "inception-v3-compat"
     assert LSUNBedroom.reference_split == "train"
@@ -45,6 +49,22 @@ def test_reads_a_folder_of_images(bedroom_folder):
     assert train.images.min() >= -1 and train.images.max() <= 1
     assert train.images[0, 0].mean() > 0.4 and train.images[0, 1].mean() < -0.4  # the red one
     assert dataset.reference_set() is train
+
+
+def test_the_reference_is_the_first_images_of_the_training_set(bedroom_folder):
+    dataset = make_dataset(f"lsun-bedroom:path={bedroom_folder}:size=8:reference_images=2",
+                           "unused")
+    reference, train = dataset.reference_set(), dataset.train_set()
+    assert len(train) == 3 and len(reference) == 2
+    assert torch.equal(torch.stack([reference[0], reference[1]]), train.images[:2])
+    everything = make_dataset(f"lsun-bedroom:path={bedroom_folder}:size=8:reference_images=0",
+                              "unused")
+    assert everything.reference_set() is everything.train_set()
+
+
+def test_a_negative_reference_count_is_refused(tmp_path):
+    with pytest.raises(UsageError, match="reference_images must be >= 0"):
+        make_dataset("lsun-bedroom:reference_images=-1", tmp_path)
 
 
 def test_missing_export_says_what_to_download_where_and_the_path_option(tmp_path):
@@ -99,6 +119,15 @@ def test_reads_the_lmdb_export(bedroom_export):
         assert torch.equal(image, _images.load_image(io.BytesIO(value), 16, 3))
 
 
+def test_the_lmdb_reference_is_the_first_keys_in_order(bedroom_export):
+    data_root, values = bedroom_export
+    dataset = LSUNBedroom(data_root, size="8", reference_images="3")
+    reference = dataset.reference_set()
+    assert len(reference) == 3
+    for index, value in enumerate(list(values.values())[:3]):  # the keys sort as inserted
+        assert torch.equal(reference[index], _images.load_image(io.BytesIO(value), 8, 3))
+
+
 def test_the_lmdb_reader_survives_pickling_for_spawned_workers(bedroom_export):
     data_root, _values = bedroom_export
     train = LSUNBedroom(data_root, size="8").train_set()
@@ -135,3 +164,26 @@ def test_an_empty_export_is_a_usage_error(tmp_path):
     lmdb.open(str(export), map_size=1 << 20).close()
     with pytest.raises(UsageError, match="holds no images"):
         LSUNBedroom(tmp_path).train_set()
+
+
+README = Path(__file__).parents[3] / "README.md"
+
+
+def reproduction_section() -> str:
+    text = README.read_text()
+    start = text.index("## Reproducing the paper")
+    return text[start:text.index("\n## ", start + 1)]
+
+
+@pytest.mark.parametrize(("role", "family"), [("student", "dcgan"), ("teacher", "sngan")])
+def test_the_lsun_suite_networks_have_the_layers_and_parameters_the_readme_states(role, family):
+    settings = resolve_settings("paper-lsun-bedroom", {})
+    dataset = make_dataset(settings["dataset"][0], "unused")
+    preset = settings[f"{role}_presets"].get(family, "")
+    arch = make_architecture(f"{family}:{preset}" if preset else family, role=role)
+    generator = arch.build_generator(dataset.resolution, dataset.channels)
+    params = sum(parameter.numel() for parameter in generator.parameters())
+    stated = re.search(rf"LSUN {role}: (\d+) layers, ([\d,]+) parameters",
+                       reproduction_section())
+    assert stated, f"README's 'Reproducing the paper' does not state the LSUN {role}'s size"
+    assert (generator.layer_count, params) == (int(stated[1]), int(stated[2].replace(",", "")))
