@@ -105,6 +105,22 @@ def extract_generator_state(loaded: Any, path: Path) -> dict[str, torch.Tensor]:
     return state
 
 
+def extract_discriminator_state(loaded: Any) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
+    """The real-data discriminator ``"d"`` and its optimizer state from a training checkpoint.
+
+    ``None`` when ``loaded`` holds no such discriminator (a raw state dict, a
+    ``generator.pt``): the teacher then has no discriminator.
+    """
+    if not isinstance(loaded, dict) or not isinstance(loaded.get("modules"), dict):
+        return None
+    state = (loaded["modules"].get("discriminators") or {}).get("d")
+    if not isinstance(state, dict):
+        return None
+    optimizers = loaded.get("optimizers") if isinstance(loaded.get("optimizers"), dict) else {}
+    optimizer_state = (optimizers.get("discriminators") or {}).get("d")
+    return state, optimizer_state if isinstance(optimizer_state, dict) else None
+
+
 def load_generator_weights(generator: nn.Module, state: dict[str, torch.Tensor], path: Path,
                            description: str) -> None:
     """``load_state_dict`` whose mismatch is one line naming the keys that differ."""

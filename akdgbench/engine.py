@@ -97,15 +97,23 @@ class TrainContext:
         self.channels = trainer.dataset.channels
 
     def new_discriminator(self, name: str, arch: Architecture | None = None) -> nn.Module:
-        trainer = self._trainer
-        if name in trainer.discriminators:
-            raise UsageError(f"method {trainer.method.name!r} created discriminator {name!r} twice")
         module = (arch or self.student_arch).build_discriminator(self.resolution, self.channels)
-        module = trainer.prepare_module(module)
-        optimizer = trainer.new_optimizer(module.parameters())
-        forward = torch.compile(module) if trainer.settings.compile else module
-        trainer.discriminators[name] = _Discriminator(module, forward, optimizer)
-        return forward
+        return self._trainer.add_discriminator(name, module)
+
+    @property
+    def teacher_discriminator(self) -> nn.Module:
+        trainer = self._trainer
+        if trainer.teacher_discriminator is None:
+            raise UsageError(f"method {trainer.method.name!r} used the teacher's discriminator "
+                             "but does not declare needs_teacher_discriminator = True")
+        return trainer.teacher_discriminator_forward
+
+    def copy_teacher_discriminator(self, name: str) -> nn.Module:
+        trainer = self._trainer
+        if trainer.teacher_discriminator is None:
+            return self.teacher_discriminator  # raises the error above
+        module = copy.deepcopy(trainer.teacher_discriminator).requires_grad_(True)
+        return trainer.add_discriminator(name, module)
 
     def add_generator_module(self, name: str, module: nn.Module) -> nn.Module:
         trainer = self._trainer
@@ -237,6 +245,7 @@ def train(
     out_dir: str | Path,
     teacher: Generator | None = None,
     teacher_arch: Architecture | None = None,
+    teacher_discriminator: nn.Module | None = None,
     progress: bool = True,
     on_log: Callable[[int, dict[str, float]], None] | None = None,
     eval_every: int = 0,
@@ -249,23 +258,33 @@ def train(
     Writes ``checkpoint.pt``, ``train_log.csv``, ``eval_log.csv`` (when
     ``on_eval`` returns metrics), and when done ``generator.pt`` (a plain
     state dict) and ``samples.png`` (fixed latents).
+
+    :param teacher_discriminator: the teacher's trained discriminator, for methods
+        that declare ``needs_teacher_discriminator`` (it is frozen in place).
     """
     settings.validate()
     if not isinstance(eval_every, int) or eval_every < 0:
         raise UsageError(f"eval_every must be 0 (off) or a positive integer, not {eval_every!r}")
     if method.needs_teacher and teacher is None:
         raise UsageError(f"method {method.spec!r} distils a teacher, but no teacher was given")
+    if method.needs_teacher_discriminator and teacher_discriminator is None:
+        raise UsageError(f"method {method.spec!r} needs the teacher's discriminator, but the "
+                         "teacher has none (a checkpoint of the generator alone)")
     trainer = _Trainer(dataset=dataset, student_arch=student_arch, method=method,
                        settings=settings, out_dir=Path(out_dir),
                        teacher=teacher if method.needs_teacher else None,
-                       teacher_arch=teacher_arch if method.needs_teacher else None, cell=cell)
+                       teacher_arch=teacher_arch if method.needs_teacher else None,
+                       teacher_discriminator=(teacher_discriminator
+                                              if method.needs_teacher_discriminator else None),
+                       cell=cell)
     return trainer.run(progress=progress, on_log=on_log, eval_every=eval_every, on_eval=on_eval)
 
 
 class _Trainer:
     def __init__(self, *, dataset: Dataset, student_arch: Architecture, method: Method,
                  settings: TrainSettings, out_dir: Path, teacher: Generator | None,
-                 teacher_arch: Architecture | None, cell: Any) -> None:
+                 teacher_arch: Architecture | None, cell: Any,
+                 teacher_discriminator: nn.Module | None = None) -> None:
         self.dataset, self.student_arch, self.method = dataset, student_arch, method
         self.settings, self.out_dir, self.cell = settings, out_dir, cell
         self.teacher_arch = teacher_arch
@@ -280,11 +299,19 @@ class _Trainer:
         self.train_seconds = 0.0
         self.start_step = 0
         self.fingerprint = self._fingerprint(teacher)
+        if teacher_discriminator is not None:  # only then, so older fingerprints still match
+            self.fingerprint["teacher_discriminator_weights"] = weights_digest(
+                teacher_discriminator)
 
         torch.manual_seed(settings.seed)  # before any network is built
         self.student = self.prepare_module(
             student_arch.build_generator(dataset.resolution, dataset.channels))
         self.teacher = self._freeze_teacher(teacher)
+        self.teacher_discriminator = self._freeze_teacher(teacher_discriminator)
+        self.teacher_discriminator_forward = (
+            torch.compile(self.teacher_discriminator)
+            if settings.compile and self.teacher_discriminator is not None
+            else self.teacher_discriminator)
         self._check_compatible()
         method.setup(TrainContext(self))
 
@@ -313,6 +340,16 @@ class _Trainer:
             module = module.to(memory_format=torch.channels_last)
         return module.train()
 
+    def add_discriminator(self, name: str, module: nn.Module) -> nn.Module:
+        """Registers a trainable discriminator with its own optimizer; returns what methods call."""
+        if name in self.discriminators:
+            raise UsageError(f"method {self.method.name!r} created discriminator {name!r} twice")
+        module = self.prepare_module(module)
+        optimizer = self.new_optimizer(module.parameters())
+        forward = torch.compile(module) if self.settings.compile else module
+        self.discriminators[name] = _Discriminator(module, forward, optimizer)
+        return forward
+
     def new_optimizer(self, parameters: Any) -> torch.optim.Optimizer:
         return torch.optim.Adam(list(parameters), lr=self.recipe["lr"], betas=self.recipe["betas"],
                                 fused=fused_adam_supported(self.device.type) or None)
@@ -323,7 +360,7 @@ class _Trainer:
             parameters += list(module.parameters())
         return parameters
 
-    def _freeze_teacher(self, teacher: Generator | None) -> Generator | None:
+    def _freeze_teacher(self, teacher: nn.Module | None) -> Any:
         if teacher is None:
             return None
         teacher = teacher.to(self.device).eval().requires_grad_(False)

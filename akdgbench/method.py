@@ -54,6 +54,20 @@ class MethodContext(Protocol):
     def add_generator_module(self, name: str, module: nn.Module) -> nn.Module:
         """Extra parts trained with the student's optimizer and saved in checkpoints (adapters)."""
 
+    @property
+    def teacher_discriminator(self) -> nn.Module:
+        """The teacher's trained discriminator: frozen (eval mode, no gradients), on ``device``.
+
+        Only for methods that declare ``needs_teacher_discriminator = True``.
+        """
+
+    def copy_teacher_discriminator(self, name: str) -> nn.Module:
+        """A trainable copy of the teacher's discriminator, registered like ``new_discriminator``.
+
+        It has its own (fresh) optimizer and is checkpointed; ``discriminator_losses``
+        returns its loss under ``name``.
+        """
+
 
 class Step(Protocol):
     """One training step as a method sees it. Everything is computed lazily, on first use."""
@@ -88,6 +102,14 @@ class Method:
     description: ClassVar[str] = ""
     options: ClassVar[dict[str, Any]] = {}
     needs_teacher: ClassVar[bool] = False
+    #: the method uses ``ctx.teacher_discriminator`` (implies ``needs_teacher``); a teacher
+    #: without a discriminator (e.g. a bare generator checkpoint) is refused before training
+    needs_teacher_discriminator: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.needs_teacher_discriminator:
+            cls.needs_teacher = True
 
     def __init__(self, **given: Any) -> None:
         self.given = dict(given)

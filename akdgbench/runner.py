@@ -162,7 +162,8 @@ def _run_cell(
     if cell.method == TEACHER_METHOD or _method_needs_teacher(cell.method):
         teacher = _teacher_for(cell, dataset, settings, run_dir)
     if cell.method == TEACHER_METHOD:
-        return {"status": "done", **_evaluate_row(teacher, dataset, settings, run_dir, cell_dir)}
+        return {"status": "done",
+                **_evaluate_row(teacher.generator, dataset, settings, run_dir, cell_dir)}
     return _train_and_evaluate_student(cell, cell_dir, dataset, teacher, settings, run_dir)
 
 
@@ -238,8 +239,10 @@ def _train_and_evaluate_student(cell, cell_dir, dataset, teacher, settings, run_
         method=method,
         settings=train_settings(settings, steps=settings["steps"], seed=cell.seed),
         out_dir=cell_dir,
-        teacher=teacher if method.needs_teacher else None,
+        teacher=teacher.generator if method.needs_teacher else None,
         teacher_arch=teacher_arch if method.needs_teacher else None,
+        teacher_discriminator=(teacher.require_discriminator(method.spec)
+                               if method.needs_teacher_discriminator else None),
         progress=not settings["quiet"],
         cell=cell,
         eval_every=settings["eval_every"],
@@ -516,6 +519,7 @@ def validate_cells(cells: list[Cell], settings: dict[str, Any]) -> dict[str, str
     if settings["feature_extractor"] != "auto":
         get_registry("feature extractor").get(settings["feature_extractor"])
     datasets: dict[str, Any] = {}
+    checkpoint_teachers: dict[tuple[str, str], Any] = {}
     verdicts: dict[tuple[str, str, str, str], str | None] = {}
     incompatible: dict[str, str] = {}
     for cell in cells:
@@ -532,12 +536,7 @@ def validate_cells(cells: list[Cell], settings: dict[str, Any]) -> dict[str, str
             if cell.teacher
             else None
         )
-        if cell.method == TEACHER_METHOD and settings["teacher_checkpoint"]:
-            from akdgbench.teachers import load_teacher_checkpoint
-
-            load_teacher_checkpoint(
-                Path(settings["teacher_checkpoint"]).expanduser(), dataset, teacher_arch
-            )
+        _check_teacher_checkpoint(cell, dataset, teacher_arch, settings, checkpoint_teachers)
         if cell.is_reference:
             continue
         key = (cell.dataset, cell.teacher, cell.arch, cell.method)
@@ -563,6 +562,27 @@ def validate_cells(cells: list[Cell], settings: dict[str, Any]) -> dict[str, str
         if verdicts[key]:
             incompatible[cell.cell_id] = verdicts[key]
     return incompatible
+
+
+def _check_teacher_checkpoint(cell: Cell, dataset, teacher_arch, settings: dict[str, Any],
+                              loaded: dict[tuple[str, str], Any]) -> None:
+    """``--teacher-checkpoint`` fits the teacher, and holds a discriminator for the methods
+    that distil through it (``needs_teacher_discriminator``)."""
+    from akdgbench.plugins import get
+
+    if not settings["teacher_checkpoint"] or teacher_arch is None:
+        return
+    needs_discriminator = not cell.is_reference and bool(
+        get("method", parse_spec(cell.method).name).needs_teacher_discriminator)
+    if cell.method != TEACHER_METHOD and not needs_discriminator:
+        return
+    from akdgbench.teachers import load_teacher_checkpoint
+
+    key = (cell.dataset, cell.teacher)
+    if key not in loaded:
+        loaded[key] = load_teacher_checkpoint(settings["teacher_checkpoint"], dataset, teacher_arch)
+    if needs_discriminator:
+        loaded[key].require_discriminator(cell.method)
 
 
 def _check_evaluation(dataset, settings: dict[str, Any]) -> None:

@@ -3,7 +3,9 @@
 The cache key is everything that decides the teacher's weights (data set,
 architecture, steps, seed, recipe); a file lock keeps two processes from
 training the same teacher at once, and an interrupted teacher run resumes
-from its checkpoint like any other training run.
+from its checkpoint like any other training run. A teacher comes with its
+trained discriminator where one exists (the cached run's ``checkpoint.pt``
+keeps it with its optimizer state), for methods that distil through it.
 """
 
 from __future__ import annotations
@@ -11,14 +13,18 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from filelock import FileLock
+from torch import nn
 
 from akdgbench.architecture import Architecture, Generator
 from akdgbench.checkpoint import (
+    CHECKPOINT_NAME,
     GENERATOR_NAME,
+    extract_discriminator_state,
     extract_generator_state,
     load_file,
     load_generator_weights,
@@ -30,6 +36,29 @@ from akdgbench.training_settings import TrainSettings, describe_config, resolve_
 KEY_FILE = "teacher.json"
 
 
+@dataclass
+class Teacher:
+    """A teacher generator and, where its source kept one, its trained discriminator."""
+
+    generator: Generator
+    discriminator: nn.Module | None = None
+    discriminator_optimizer_state: dict[str, Any] | None = None
+    #: why ``discriminator`` is ``None``, for the error of a method that needs it
+    no_discriminator_reason: str = ""
+
+    def require_discriminator(self, method_spec: str) -> nn.Module:
+        if self.discriminator is None:
+            raise UsageError(f"method {method_spec!r} needs the teacher's discriminator, but "
+                             f"{self.no_discriminator_reason or 'the teacher has none'}")
+        return self.discriminator
+
+    def frozen(self, device: Any) -> Teacher:
+        self.generator = self.generator.to(device).eval().requires_grad_(False)
+        if self.discriminator is not None:
+            self.discriminator = self.discriminator.to(device).eval().requires_grad_(False)
+        return self
+
+
 def get_teacher(
     *,
     dataset: Dataset,
@@ -39,30 +68,65 @@ def get_teacher(
     cache_dir: str | Path,
     checkpoint: str | Path | None = None,
     progress: bool = True,
-) -> Generator:
-    """The teacher generator, frozen (eval mode, no gradients) on the settings' device.
+) -> Teacher:
+    """The teacher, frozen (eval mode, no gradients) on the settings' device.
 
     :param checkpoint: a state dict of ``teacher_arch``'s generator (raw, our
-        ``generator.pt``, or a training checkpoint); ``None`` trains one.
+        ``generator.pt``, or a training checkpoint, which also holds the
+        discriminator); ``None`` trains one.
     :param settings: the training recipe when a teacher is trained (its
         ``steps`` are replaced by ``steps``).
     """
     device = resolve_device(settings.device)
     if checkpoint is not None:
-        generator = load_teacher_checkpoint(Path(checkpoint).expanduser(), dataset, teacher_arch)
+        teacher = load_teacher_checkpoint(checkpoint, dataset, teacher_arch)
     else:
-        generator = _cached_or_trained(dataset, teacher_arch, steps, settings, Path(cache_dir),
-                                       progress)
-    return generator.to(device).eval().requires_grad_(False)
+        teacher = _cached_or_trained(dataset, teacher_arch, steps, settings, Path(cache_dir),
+                                     progress)
+    return teacher.frozen(device)
 
 
-def load_teacher_checkpoint(path: Path, dataset: Dataset, teacher_arch: Architecture) -> Generator:
+def load_teacher_checkpoint(checkpoint: str | Path, dataset: Dataset,
+                            teacher_arch: Architecture) -> Teacher:
+    """A teacher from one of akdgbench's own files; one that does not fit ``teacher_arch``
+    is a ``UsageError``."""
+    return load_akdgbench_checkpoint(Path(checkpoint).expanduser(), dataset, teacher_arch)
+
+
+def describe_teacher(dataset: Dataset, teacher_arch: Architecture) -> str:
+    return f"the teacher {describe_config(teacher_arch)} at {dataset.resolution}px"
+
+
+def load_akdgbench_checkpoint(path: Path, dataset: Dataset, teacher_arch: Architecture,
+                              discriminator_file: Path | None = None) -> Teacher:
+    """A generator state dict (raw, ``generator.pt`` or a training checkpoint), and the
+    discriminator of a training checkpoint (``discriminator_file``, else ``path`` itself)."""
     generator = teacher_arch.build_generator(dataset.resolution, dataset.channels)
-    state = extract_generator_state(load_file(path, "teacher checkpoint"), path)
-    load_generator_weights(generator, state, path,
-                           f"the teacher {describe_config(teacher_arch)} "
-                           f"at {dataset.resolution}px")
-    return generator
+    loaded = load_file(path, "teacher checkpoint")
+    load_generator_weights(generator, extract_generator_state(loaded, path), path,
+                           describe_teacher(dataset, teacher_arch))
+    teacher = Teacher(generator)
+    if discriminator_file is not None:
+        if not discriminator_file.is_file():
+            teacher.no_discriminator_reason = (f"the teacher's run in {discriminator_file.parent} "
+                                               f"has no {discriminator_file.name}")
+            return teacher
+        loaded, path = load_file(discriminator_file, "teacher checkpoint"), discriminator_file
+    found = extract_discriminator_state(loaded)
+    if found is None:
+        teacher.no_discriminator_reason = (f"teacher checkpoint {path} holds the generator only "
+                                           "(give a training checkpoint.pt to keep its "
+                                           "discriminator)")
+        return teacher
+    discriminator = teacher_arch.build_discriminator(dataset.resolution, dataset.channels)
+    try:
+        load_generator_weights(discriminator, found[0], path,
+                               f"the discriminator of {describe_teacher(dataset, teacher_arch)}")
+    except UsageError as exc:  # the generator is usable; only methods that need D refuse it
+        teacher.no_discriminator_reason = str(exc)
+        return teacher
+    teacher.discriminator, teacher.discriminator_optimizer_state = discriminator, found[1]
+    return teacher
 
 
 def teacher_key(dataset: Dataset, teacher_arch: Architecture, settings: TrainSettings
@@ -86,7 +150,7 @@ def teacher_dir(cache_dir: Path, key: dict[str, Any]) -> Path:
 
 
 def _cached_or_trained(dataset: Dataset, teacher_arch: Architecture, steps: int,
-                       settings: TrainSettings, cache_dir: Path, progress: bool) -> Generator:
+                       settings: TrainSettings, cache_dir: Path, progress: bool) -> Teacher:
     from akdgbench.engine import train
     from akdgbench.method import make_method
 
@@ -97,7 +161,8 @@ def _cached_or_trained(dataset: Dataset, teacher_arch: Architecture, steps: int,
     with FileLock(str(directory) + ".lock"):
         weights = directory / GENERATOR_NAME
         if weights.exists():
-            return load_teacher_checkpoint(weights, dataset, teacher_arch)
+            return load_akdgbench_checkpoint(weights, dataset, teacher_arch,
+                                             discriminator_file=directory / CHECKPOINT_NAME)
         (directory / KEY_FILE).write_text(json.dumps(key, indent=2, sort_keys=True) + "\n")
         outcome = train(dataset=dataset, student_arch=teacher_arch, method=make_method("vanilla"),
                         settings=settings, out_dir=directory, progress=progress)
@@ -105,4 +170,5 @@ def _cached_or_trained(dataset: Dataset, teacher_arch: Architecture, steps: int,
             raise UsageError(f"training the teacher {teacher_arch.spec} diverged "
                              f"({outcome.error}); try another teacher seed or a lower lr "
                              f"(its run is in {directory})")
-        return outcome.generator
+        return load_akdgbench_checkpoint(weights, dataset, teacher_arch,
+                                         discriminator_file=directory / CHECKPOINT_NAME)

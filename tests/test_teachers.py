@@ -110,11 +110,13 @@ def same_weights(a: nn.Module, b: nn.Module) -> bool:
 def test_trained_once_then_reused_frozen(tmp_path, train_calls):
     first = teacher(tmp_path)
     assert len(train_calls) == 1
-    assert not first.training
-    assert not any(parameter.requires_grad for parameter in first.parameters())
+    for part in (first.generator, first.discriminator):
+        assert not part.training
+        assert not any(parameter.requires_grad for parameter in part.parameters())
     second = teacher(tmp_path)
     assert len(train_calls) == 1  # the cache answered
-    assert same_weights(first, second)
+    assert same_weights(first.generator, second.generator)
+    assert same_weights(first.discriminator, second.discriminator)
     assert (train_calls[0] / "teacher.json").is_file()
     assert (train_calls[0] / "generator.pt").is_file()
     teacher(tmp_path, steps=4)  # another budget is another teacher
@@ -138,7 +140,8 @@ def test_interrupted_teacher_run_resumes(tmp_path, monkeypatch):
         teacher(tmp_path, steps=4, cache="interrupted")
     monkeypatch.setattr(akdgbench.engine, "train", real_train)
     resumed = teacher(tmp_path, steps=4, cache="interrupted")
-    assert same_weights(straight, resumed)
+    assert same_weights(straight.generator, resumed.generator)
+    assert same_weights(straight.discriminator, resumed.discriminator)
 
 
 def test_two_processes_never_train_the_same_teacher(tmp_path, monkeypatch):
@@ -159,21 +162,66 @@ def test_two_processes_never_train_the_same_teacher(tmp_path, monkeypatch):
     for thread in threads:
         thread.join()
     assert len(calls) == 1 and len(results) == 2
-    assert same_weights(results[0], results[1])
+    assert same_weights(results[0].generator, results[1].generator)
 
 
 def test_checkpoint_in_every_accepted_form(tmp_path, train_calls):
     trained = teacher(tmp_path)
     run_dir = train_calls[0]
     raw = tmp_path / "raw.pt"
-    torch.save(trained.state_dict(), raw)
+    torch.save(trained.generator.state_dict(), raw)
     compiled = tmp_path / "compiled.pt"
-    torch.save({f"_orig_mod.{k}": v for k, v in trained.state_dict().items()}, compiled)
+    torch.save({f"_orig_mod.{k}": v for k, v in trained.generator.state_dict().items()}, compiled)
     for path in (raw, compiled, run_dir / "generator.pt", run_dir / "checkpoint.pt"):
         loaded = teacher(tmp_path, checkpoint=path)
-        assert same_weights(loaded, trained), path
-        assert not loaded.training
+        assert same_weights(loaded.generator, trained.generator), path
+        assert not loaded.generator.training
     assert len(train_calls) == 1  # a checkpoint is never trained
+
+
+def test_discriminator_comes_from_training_checkpoints_only(tmp_path, train_calls):
+    trained = teacher(tmp_path)
+    run_dir = train_calls[0]
+    saved = torch.load(run_dir / "checkpoint.pt", weights_only=True)
+    kept = trained.discriminator_optimizer_state
+    expected = saved["optimizers"]["discriminators"]["d"]
+    assert kept["param_groups"] == expected["param_groups"]
+    assert kept["state"] and kept["state"].keys() == expected["state"].keys()  # Adam moments
+    assert all(torch.equal(kept["state"][i]["exp_avg"], expected["state"][i]["exp_avg"])
+               for i in kept["state"])
+
+    from_checkpoint = teacher(tmp_path, checkpoint=run_dir / "checkpoint.pt")
+    assert same_weights(from_checkpoint.discriminator, trained.discriminator)
+    assert from_checkpoint.require_discriminator("ssgc") is from_checkpoint.discriminator
+
+    generator_only = teacher(tmp_path, checkpoint=run_dir / "generator.pt")
+    assert generator_only.discriminator is None
+    with pytest.raises(UsageError, match=r"method 'ssgc' needs the teacher's discriminator, "
+                                         r"but teacher checkpoint .*generator.pt holds the "
+                                         r"generator only"):
+        generator_only.require_discriminator("ssgc")
+
+
+def test_old_cache_without_discriminator_still_loads(tmp_path, train_calls):
+    trained = teacher(tmp_path)
+    (train_calls[0] / "checkpoint.pt").unlink()  # a cache that kept the generator alone
+    cached = teacher(tmp_path)
+    assert len(train_calls) == 1
+    assert same_weights(cached.generator, trained.generator)
+    assert cached.discriminator is None
+    with pytest.raises(UsageError, match="has no checkpoint.pt"):
+        cached.require_discriminator("ssgc")
+
+
+def test_discriminator_of_another_width_is_refused_only_when_needed(tmp_path, train_calls):
+    teacher(tmp_path)
+    saved = torch.load(train_calls[0] / "checkpoint.pt", weights_only=True)
+    saved["modules"]["discriminators"]["d"] = {"0.weight": torch.zeros(1, 3)}
+    torch.save(saved, tmp_path / "odd.pt")
+    loaded = teacher(tmp_path, checkpoint=tmp_path / "odd.pt")
+    assert loaded.discriminator is None  # the generator is still a usable teacher
+    with pytest.raises(UsageError, match=r"odd.pt does not fit the discriminator of the teacher"):
+        loaded.require_discriminator("ssgc")
 
 
 def test_wrong_architecture_checkpoint_names_keys(tmp_path):
