@@ -112,6 +112,13 @@ def _run_options(function):
             type=click.Path(dir_okay=False),
             help="Use this trained teacher generator (state dict) instead of training one.",
         ),
+        click.option(
+            "--teacher-per-seed",
+            is_flag=True,
+            default=None,
+            help="Train one teacher per seed, so the error bars include the teacher's "
+            "variance (default: every seed distils the same teacher).",
+        ),
         click.option("--batch-size", type=int),
         click.option(
             "--loss",
@@ -146,7 +153,8 @@ def _run_options(function):
         click.option(
             "--eval-every-samples",
             type=int,
-            help="Samples per --eval-every evaluation (default 1,000).",
+            help="Samples per --eval-every evaluation (default: --eval-samples, so curve "
+            "and table scores compare; FID depends on the count).",
         ),
         click.option(
             "--feature-extractor", help="auto, digits, inception-v3-compat, or a plugin's."
@@ -265,8 +273,15 @@ def suites_command() -> None:
     "images_per_s (default: layers,params,mult_adds,is,fid).",
 )
 @click.option("--out", default=None, metavar="FILE", help="Write the table here, not to stdout.")
+@click.option(
+    "--compare",
+    is_flag=True,
+    help="Instead, each method against vanilla and against the best of its student "
+    "architecture: ΔFID, 95% CI and Welch's p over seeds.",
+)
 def table_command(
-    run_dirs: tuple[str, ...], fmt: str | None, metrics: str | None, out: str | None
+    run_dirs: tuple[str, ...], fmt: str | None, metrics: str | None, out: str | None,
+    compare: bool,
 ) -> None:
     """The paper-style table of one or more run directories (concatenated).
 
@@ -275,12 +290,17 @@ def table_command(
       akdgbench table results/run-1
       akdgbench table results/run-1 results/run-2 --format latex --out table.tex
       akdgbench table results/run-1 --metrics fid,kid,images_per_s --format csv
+      akdgbench table results/run-1 --compare         # is a difference real?
     """
+    from akdgbench.comparison_table import render_comparisons
     from akdgbench.results import atomic_write_text
     from akdgbench.tables import format_for_path, load_runs, parse_format, render_table
 
     fmt = parse_format(fmt or (format_for_path(out) if out else None) or "github")
-    text = render_table(load_runs(run_dirs), fmt, metrics)
+    if compare and metrics:
+        raise UsageError("--compare compares FID; --metrics applies to the main table only")
+    rows = load_runs(run_dirs)
+    text = render_comparisons(rows, fmt) if compare else render_table(rows, fmt, metrics)
     if out:
         atomic_write_text(out, text)
         click.echo(out)

@@ -19,6 +19,9 @@ whose ``arch`` and ``teacher`` are both its spec; ``"real"`` for the IS of real
 data, for scale; otherwise the student's method spec). ``status`` is
 ``"done"``, ``"failed"``, ``"diverged"`` or ``"skipped"`` (a pair the method
 cannot handle); ``error`` holds the one-line reason.
+``collapsed`` is true for a finished generator whose samples collapsed to
+(almost) one mode (:mod:`akdgbench.collapse`), false for a healthy one, and
+missing when it was not judged (no IS measured).
 A value that was not measured is missing (``None`` in JSON, empty in CSV),
 never made up; NaN and infinities are stored as missing too.
 
@@ -65,7 +68,7 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "cell_id", "dataset", "teacher", "arch", "method", "seed", "steps", "status", "error",
     "layers", "params", "mult_adds", "fid", "is_mean", "is_std", "kid_mean", "kid_std",
     "images_per_s", "latency_ms", "checkpoint_bytes", "train_seconds", "eval_seconds",
-    "feature_extractor", "eval_samples",
+    "feature_extractor", "eval_samples", "collapsed",
 )
 TEXT_COLUMNS = frozenset(
     {"cell_id", "dataset", "teacher", "arch", "method", "status", "error", "feature_extractor"}

@@ -27,6 +27,9 @@ RUN_DEFAULTS: dict[str, Any] = {
     "steps": 2000,
     "teacher_steps": 5000,
     "teacher_seed": 0,
+    # one teacher per student seed (its seed the cell's), so the spread over seeds includes
+    # the teacher's variance; off: every seed distils the same teacher, as papers do
+    "teacher_per_seed": False,
     "teacher_checkpoint": None,
     "batch_size": 64,
     "loss": None,
@@ -46,7 +49,7 @@ RUN_DEFAULTS: dict[str, Any] = {
     "eval_batch_size": 250,
     "eval_seed": 0,
     "eval_every": 0,
-    "eval_every_samples": 1000,
+    "eval_every_samples": None,  # None: eval_samples, so curves and table compare
     "feature_extractor": "auto",
     "metrics": ["fid", "isc", "kid"],
     "inception_weights": None,
@@ -69,6 +72,7 @@ MEANING_KEYS = (
     "steps",
     "teacher_steps",
     "teacher_seed",
+    "teacher_per_seed",
     "teacher_checkpoint",
     "batch_size",
     "loss",
@@ -93,7 +97,6 @@ POSITIVE_INT_KEYS = (
     "checkpoint_every",
     "log_every",
     "eval_batch_size",
-    "eval_every_samples",
 )
 
 
@@ -151,6 +154,12 @@ def resolve_settings(suite: str | None, overrides: dict[str, Any]) -> dict[str, 
         raise UsageError(f"eval-samples must be positive, not {settings['eval_samples']!r}")
     if settings["eval_every"] < 0:
         raise UsageError("eval-every must be 0 (off) or a positive number of steps")
+    every_samples = settings["eval_every_samples"]
+    if every_samples is not None and (not isinstance(every_samples, int) or every_samples <= 0):
+        raise UsageError(f"eval-every-samples must be a positive integer, not {every_samples!r}")
+    if settings["teacher_per_seed"] and settings["teacher_checkpoint"]:
+        raise UsageError("teacher-per-seed trains a teacher per seed; it cannot be combined "
+                         "with teacher-checkpoint")
     if settings["precision"] not in ("fp32", "bf16", "fp16"):
         raise UsageError(f"precision must be fp32, bf16 or fp16, not {settings['precision']!r}")
     for key in GRID_KEYS:

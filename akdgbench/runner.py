@@ -25,6 +25,7 @@ from typing import Any
 import filelock
 
 from akdgbench import defaults
+from akdgbench.collapse import is_collapsed
 from akdgbench.errors import UsageError
 from akdgbench.plugins import pm
 from akdgbench.results import REAL_METHOD, TEACHER_METHOD
@@ -87,8 +88,10 @@ def expand_grid(settings: dict[str, Any]) -> list[Cell]:
         if settings["eval_real"]:
             cells.append(Cell(dataset, "", "", REAL_METHOD, 0))
         needs_teacher = any(_method_needs_teacher(m) for m in settings["methods"])
+        teacher_seeds = settings["seeds"] if settings.get("teacher_per_seed") else [teacher_seed]
         for teacher in settings["teacher"] if needs_teacher or settings["eval_teacher"] else []:
-            cells.append(Cell(dataset, teacher, teacher, TEACHER_METHOD, teacher_seed))
+            for seed in teacher_seeds:
+                cells.append(Cell(dataset, teacher, teacher, TEACHER_METHOD, int(seed)))
         for teacher in settings["teacher"]:
             for arch in settings["arch"]:
                 for method in settings["methods"]:
@@ -212,7 +215,10 @@ def _teacher_for(cell: Cell, dataset, settings: dict[str, Any], run_dir: Path):
         teacher_arch=teacher_arch,
         steps=settings["teacher_steps"],
         settings=train_settings(
-            settings, steps=settings["teacher_steps"], seed=settings["teacher_seed"]
+            settings,
+            steps=settings["teacher_steps"],
+            # the teacher cell's seed is teacher_seed unless there is one teacher per seed
+            seed=cell.seed if settings.get("teacher_per_seed") else settings["teacher_seed"],
         ),
         cache_dir=run_dir / "teachers",
         checkpoint=settings["teacher_checkpoint"],
@@ -288,9 +294,11 @@ def _evaluate_row(generator, dataset, settings, run_dir: Path, cell_dir: Path) -
         channels=dataset.channels,
         device=resolve_device(settings["device"]),
     )
+    real_is = _real_is(dataset, settings, run_dir) if "is_mean" in quality else None
     return {
         **quality,
         **efficiency,
+        "collapsed": is_collapsed(quality.get("is_mean"), real_is),
         "eval_seconds": round(time.perf_counter() - started, 2),
         "eval_samples": samples,
         "feature_extractor": quality.get("feature_extractor"),
@@ -305,6 +313,25 @@ def _evaluate_real_row(dataset, settings, run_dir: Path) -> dict[str, Any]:
     return {"status": "done", **quality, "eval_seconds": round(time.perf_counter() - started, 2)}
 
 
+def _real_is(dataset, settings, run_dir: Path) -> float | None:
+    """The real data's IS, the yardstick of mode collapse (its features are cached)."""
+    from akdgbench.evaluate import evaluate_real
+
+    try:
+        return evaluate_real(dataset, **_eval_kwargs(dataset, settings, run_dir))["is_mean"]
+    except UsageError:  # too few reference images for IS: collapse is not judged
+        return None
+
+
+def curve_samples(dataset, settings: dict[str, Any]) -> int:
+    """Samples per --eval-every score: by default the final table's, so the two compare."""
+    return (
+        settings.get("eval_every_samples")
+        or settings["eval_samples"]
+        or dataset.default_eval_samples
+    )
+
+
 def _curve_evaluator(dataset, settings, run_dir: Path):
     from akdgbench.evaluate import evaluate_quality
 
@@ -312,12 +339,13 @@ def _curve_evaluator(dataset, settings, run_dir: Path):
         metrics = evaluate_quality(
             generator,
             dataset,
-            num_samples=settings["eval_every_samples"],
+            num_samples=curve_samples(dataset, settings),
             seed=settings["eval_seed"],
             metrics=("fid", "isc"),
             **_eval_kwargs(dataset, settings, run_dir),
         )
-        return {key: metrics[key] for key in ("fid", "is_mean", "is_std") if key in metrics}
+        scores = {key: metrics[key] for key in ("fid", "is_mean", "is_std") if key in metrics}
+        return {**scores, "samples": curve_samples(dataset, settings)}  # in eval_log.csv
 
     return on_eval
 
@@ -600,7 +628,7 @@ def _check_evaluation(dataset, settings: dict[str, Any]) -> None:
         metrics, settings["eval_samples"] or dataset.default_eval_samples, reference_count
     )
     if settings["eval_every"]:
-        check_sample_counts(("fid", "isc"), settings["eval_every_samples"], reference_count)
+        check_sample_counts(("fid", "isc"), curve_samples(dataset, settings), reference_count)
     if resolve_feature_extractor_name(settings["feature_extractor"], dataset).startswith(
         "inception"
     ):

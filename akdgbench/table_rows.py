@@ -6,9 +6,12 @@ Within a section: the teacher first; then, per student architecture (in order
 of first appearance), its methods in the order vanilla, mse, lit, akdg, then
 any other method alphabetically; the IS of real data last. Finished cells of
 one (architecture, method, steps) that differ only by seed are pooled into one
-row (mean, and the standard deviation over seeds; a single seed keeps IS's
-and KID's own spread over splits/subsets). Each cell that did not finish
-(failed, diverged, skipped) is a row of its own saying so, never pooled.
+row: the mean, the standard deviation over seeds (``spreads``), the per-seed
+values (``samples``, for the significance tests of :mod:`akdgbench.table_stats`)
+and n, the seeds pooled, against ``total``, the cells of the row. IS's and KID's
+own spread over splits/subsets is kept apart (``split_spreads``). Each cell that
+did not finish (failed, diverged, skipped) and each cell that collapsed
+(:mod:`akdgbench.collapse`) is a row of its own saying so, never pooled.
 Against the teacher: params and mult-adds get the share saved, and per quality
 metric (IS, FID, KID) the finished rows of a student architecture closest to
 the teacher are marked bold (when there are at least two to choose from).
@@ -23,6 +26,7 @@ from typing import Any
 
 import pandas
 
+from akdgbench.collapse import collapse_reason, is_collapsed
 from akdgbench.errors import UsageError, unknown_name_error
 from akdgbench.results import (
     DONE,
@@ -31,10 +35,12 @@ from akdgbench.results import (
     TEACHER_METHOD,
     TEXT_COLUMNS,
 )
+from akdgbench.table_stats import compare_rows
 
 PAPER_METHOD_ORDER = ("vanilla", "mse", "lit", "akdg")
 ROW_KINDS = ("teacher", "student", "real")
 UNFINISHED = "unfinished"  # the row of a cell that has no status at all
+COLLAPSED = "collapsed"  # the row of a finished cell whose samples collapsed
 ERROR_NOTE_CHARS = 160
 
 
@@ -69,10 +75,6 @@ class Metric:
     saved: bool = False  # show the share saved against the teacher
     bold_closest: bool = False  # bold the value closest to the teacher's
 
-    @property
-    def spread_name(self) -> str:
-        return self.spread_column or f"{self.column}_std"
-
 
 METRICS: dict[str, Metric] = {
     metric.name: metric
@@ -83,6 +85,8 @@ METRICS: dict[str, Metric] = {
         Metric("is", "IS", "is_mean", "{:.2f}".format, "is_std", True, bold_closest=True),
         Metric("fid", "FID", "fid", "{:.2f}".format, None, True, bold_closest=True),
         Metric("kid", "KID", "kid_mean", _kid, "kid_std", True, bold_closest=True),
+        # the paper's IS ± (over 10 splits of the samples), as a column of its own
+        Metric("is_split_std", "IS std (splits)", "is_std", "{:.2f}".format),
         Metric("images_per_s", "Images/s", "images_per_s", "{:,.0f}".format),
         Metric("latency_ms", "Latency (ms)", "latency_ms", "{:.2f}".format),
         Metric("checkpoint_bytes", "Checkpoint", "checkpoint_bytes", _bytes),
@@ -91,7 +95,7 @@ METRICS: dict[str, Metric] = {
     )
 }
 DEFAULT_METRICS = ("layers", "params", "mult_adds", "is", "fid")
-NUMERIC_COLUMNS = [c for c in RESULT_COLUMNS if c not in TEXT_COLUMNS]
+NUMERIC_COLUMNS = [c for c in RESULT_COLUMNS if c not in TEXT_COLUMNS and c != "collapsed"]
 
 
 def parse_metrics(metrics: str | Sequence[str] | None) -> list[Metric]:
@@ -126,13 +130,19 @@ class TableRow:
     model: str
     method: str
     steps: float
-    seeds: int = 0  # finished cells pooled in this row
+    seeds: int = 0  # finished, healthy cells pooled in this row (n)
+    total: int = 0  # cells of this row: pooled, failed, diverged, collapsed, unfinished
+    collapsed: int = 0  # finished cells left out because they collapsed
+    not_pooled: list[tuple[Any, str]] = field(default_factory=list)  # (seed, why) left out
     seed: Any = None  # a failed cell's seed
     error: str = ""
     values: dict[str, float] = field(default_factory=dict)
-    spreads: dict[str, float] = field(default_factory=dict)
+    spreads: dict[str, float] = field(default_factory=dict)  # standard deviation over seeds
+    split_spreads: dict[str, float] = field(default_factory=dict)  # a metric's own ± (mean)
+    samples: dict[str, list[float]] = field(default_factory=dict)  # per-seed values
     saved: dict[str, float] = field(default_factory=dict)
     bold: set[str] = field(default_factory=set)
+    marks: dict[str, str] = field(default_factory=dict)  # significance marks per metric
 
     @property
     def failed(self) -> bool:
@@ -147,6 +157,8 @@ class Section:
     feature_extractors: list[str]
     eval_samples: list[str]
     several_steps: bool
+    comparisons: list[Any] = field(default_factory=list)  # table_stats.Comparison
+    teacher_seeds: list[str] = field(default_factory=list)  # one per trained teacher
 
 
 def results_frame(rows: list[dict[str, Any]] | pandas.DataFrame) -> pandas.DataFrame:
@@ -158,7 +170,17 @@ def results_frame(rows: list[dict[str, Any]] | pandas.DataFrame) -> pandas.DataF
         frame[column] = pandas.to_numeric(frame[column], errors="coerce")
     for column in TEXT_COLUMNS:
         frame[column] = frame[column].map(lambda v: "" if missing(v) else str(v))
+    frame["collapsed"] = frame["collapsed"].map(_flag).astype(object)
     return frame
+
+
+def _flag(value: Any) -> bool | None:
+    """True/False from JSON or CSV (``True``, ``false``, 1); None when not judged."""
+    if missing(value) or value == "":
+        return None
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes")
+    return bool(value)
 
 
 def missing(value: Any) -> bool:
@@ -178,16 +200,15 @@ def unfinished_summary(frame: pandas.DataFrame) -> str:
 
 
 def _pooled_row(kind: str, model: str, method: str, cells: pandas.DataFrame) -> TableRow:
-    row = TableRow(kind, model, method, steps=cells["steps"].iloc[0], seeds=len(cells))
+    row = TableRow(kind, model, method, steps=cells["steps"].iloc[0], seeds=len(cells),
+                   total=len(cells))
     for metric in METRICS.values():
         values = cells[metric.column].dropna()
         row.values[metric.name] = float(values.mean()) if len(values) else math.nan
-        spread = math.nan
-        if metric.with_spread and len(cells) > 1:
-            spread = float(values.std(ddof=1)) if len(values) > 1 else math.nan
-        elif metric.with_spread and metric.spread_column:
-            spread = float(cells[metric.spread_column].iloc[0])
-        row.spreads[metric.name] = spread
+        row.samples[metric.name] = [float(value) for value in values]
+        row.spreads[metric.name] = float(values.std(ddof=1)) if len(values) > 1 else math.nan
+        own = cells[metric.spread_column].dropna() if metric.spread_column else ()
+        row.split_spreads[metric.name] = float(own.mean()) if len(own) else math.nan
     return row
 
 
@@ -199,25 +220,50 @@ def _failure_row(model: str, cell: pandas.Series) -> TableRow:
                     seed=cell["seed"], error=error)
 
 
-def _rows_of(kind: str, model: str, cells: pandas.DataFrame, method: str = "") -> list[TableRow]:
-    """One pooled row for the finished cells (if any), then one per cell that did not finish."""
+def _collapsed(cells: pandas.DataFrame, real_is: float) -> pandas.Series:
+    """The row's own flag; judged from IS against the real data's where a row has none."""
+    judged = cells["is_mean"].map(lambda value: is_collapsed(value, real_is))
+    return cells["collapsed"].where(cells["collapsed"].notna(), judged).fillna(False).astype(bool)
+
+
+def _rows_of(kind: str, model: str, cells: pandas.DataFrame, method: str = "",
+             real_is: float = math.nan) -> list[TableRow]:
+    """One pooled row for the finished, healthy cells (if any), then one per cell left out."""
     out = []
     done = cells[cells["status"] == DONE]
-    if len(done):
-        out.append(_pooled_row(kind, model, method, done))
-    failures = cells[cells["status"] != DONE].sort_values("seed")
-    out.extend(_failure_row(model, cell) for _, cell in failures.iterrows())
+    collapsed = done[_collapsed(done, real_is)] if len(done) else done
+    healthy = done.drop(index=collapsed.index)
+    left_out = [(cell, cell["status"] or UNFINISHED) for _, cell in
+                cells[cells["status"] != DONE].iterrows()]
+    left_out += [(cell, COLLAPSED) for _, cell in collapsed.iterrows()]
+    left_out.sort(key=lambda item: _nan_last(item[0]["seed"]))
+    if len(healthy):
+        pooled = _pooled_row(kind, model, method, healthy)
+        pooled.total = len(cells)
+        pooled.collapsed = len(collapsed)
+        pooled.not_pooled = [(cell["seed"], why) for cell, why in left_out]
+        out.append(pooled)
+    for cell, why in left_out:
+        if why != COLLAPSED:
+            out.append(_failure_row(model, cell))
+            continue
+        # a collapse is a finding: its numbers show, in a row of its own that is never pooled
+        row = _pooled_row(COLLAPSED, model, method, cells.loc[[cell.name]])
+        row.seed, row.seeds, row.total = cell["seed"], 0, 0
+        row.error = collapse_reason(cell["is_mean"], real_is) if not math.isnan(real_is) \
+            else "flagged when evaluated"
+        out.append(row)
     return out
 
 
-def _student_group(arch: str, cells: pandas.DataFrame) -> list[TableRow]:
+def _student_group(arch: str, cells: pandas.DataFrame, real_is: float) -> list[TableRow]:
     keys = cells[["method", "steps"]].drop_duplicates().itertuples(index=False)
     ordered = sorted(keys, key=lambda k: (method_sort_key(k.method), _nan_last(k.steps)))
     out = []
     for method, steps in ordered:
         same_steps = cells["steps"].isna() if missing(steps) else cells["steps"] == steps
         out.extend(_rows_of("student", arch, cells[(cells["method"] == method) & same_steps],
-                            method))
+                            method, real_is))
     return out
 
 
@@ -270,18 +316,21 @@ def build_sections(rows: list[dict[str, Any]] | pandas.DataFrame) -> list[Sectio
     for dataset, teacher in keys:
         in_section = (measured["dataset"] == dataset) & (measured["section_teacher"] == teacher)
         cells = measured[in_section]  # kept even if nothing in it finished: failures show
-        teacher_rows = _rows_of("teacher", teacher, cells[cells["method"] == TEACHER_METHOD],
-                                TEACHER_METHOD)
-        students = cells[cells["method"] != TEACHER_METHOD]
-        groups = [teacher_rows] if teacher_rows else []
-        pooled_teacher = next((row for row in teacher_rows if not row.failed), None)
-        for arch in students["arch"].drop_duplicates():
-            group = _student_group(arch, students[students["arch"] == arch])
-            _mark_against_teacher(pooled_teacher, group)
-            groups.append(group)
         real = frame[(frame["method"] == REAL_METHOD) & (frame["dataset"] == dataset)
                      & frame["teacher"].isin(["", teacher])]
         real_rows = _rows_of("real", "real data", real[real["status"] == DONE], REAL_METHOD)
+        real_is = real_rows[0].values["is"] if real_rows else math.nan
+        teacher_rows = _rows_of("teacher", teacher, cells[cells["method"] == TEACHER_METHOD],
+                                TEACHER_METHOD, real_is)
+        students = cells[cells["method"] != TEACHER_METHOD]
+        groups = [teacher_rows] if teacher_rows else []
+        pooled_teacher = next((row for row in teacher_rows if not row.failed), None)
+        comparisons = []
+        for arch in students["arch"].drop_duplicates():
+            group = _student_group(arch, students[students["arch"] == arch], real_is)
+            _mark_against_teacher(pooled_teacher, group)
+            comparisons.extend(compare_rows(group))
+            groups.append(group)
         if real_rows:
             groups.append(real_rows)
         sections.append(Section(
@@ -289,5 +338,7 @@ def build_sections(rows: list[dict[str, Any]] | pandas.DataFrame) -> list[Sectio
             feature_extractors=_unique(cells["feature_extractor"]),
             eval_samples=_unique(cells["eval_samples"]),
             several_steps=students["steps"].nunique(dropna=False) > 1,
+            comparisons=comparisons,
+            teacher_seeds=_unique(cells.loc[cells["method"] == TEACHER_METHOD, "seed"]),
         ))
     return sections

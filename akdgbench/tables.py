@@ -4,12 +4,15 @@ One table per (dataset, teacher), built by :mod:`akdgbench.table_rows`: the
 teacher, then each student architecture's methods (vanilla, mse, lit, akdg,
 then others alphabetically), then the IS of real data; % saved against the
 teacher for params and mult-adds; bold for the value closest to the teacher's
-within each student architecture; failed, diverged and skipped cells as rows
-of their own. Formats: GitHub Markdown, LaTeX (booktabs), HTML, and CSV (raw numbers).
+within each student architecture; failed, diverged, skipped and collapsed cells
+as rows of their own, and n ("2 of 3, 1 collapsed") beside each pooled row; FID
+marked where a difference is not significant (:mod:`akdgbench.table_stats`).
+Formats: GitHub Markdown, LaTeX (booktabs), HTML, and CSV (raw numbers).
 
 Public API::
 
     render_table(rows, fmt="github", metrics=None) -> str
+    (the comparisons table, ΔFID with CI and p: akdgbench.comparison_table.render_comparisons)
     write_tables(run_dir) -> list[Path]          table.md and table.tex in the run dir
     load_runs(run_dirs) -> list[dict]            rows of several runs, concatenated
     has_finished_cell(rows) -> bool              whether render_table has anything to show
@@ -32,6 +35,7 @@ from tabulate import tabulate
 from akdgbench.errors import UsageError, unknown_name_error
 from akdgbench.results import DONE, atomic_write_text, open_run
 from akdgbench.table_rows import (
+    COLLAPSED,
     DEFAULT_METRICS,
     METRICS,
     Metric,
@@ -44,6 +48,14 @@ from akdgbench.table_rows import (
     results_frame,
     unfinished_summary,
 )
+from akdgbench.table_stats import (
+    ALPHA,
+    COMPARED_METRIC,
+    CONFIDENCE,
+    NOT_SIGNIFICANT_VS_BEST,
+    NOT_SIGNIFICANT_VS_VANILLA,
+    Comparison,
+)
 
 __all__ = [
     "DEFAULT_METRICS", "FORMATS", "METRICS", "format_for_path", "has_finished_cell", "load_runs",
@@ -53,7 +65,8 @@ __all__ = [
 FORMATS = ("github", "latex", "csv", "html")
 FORMAT_BY_SUFFIX = {".md": "github", ".tex": "latex", ".csv": "csv", ".html": "html"}
 # written as integers in CSV tables when every value is whole
-COUNT_COLUMNS = {"steps", "seed", "seeds", "layers", "params", "mult_adds", "checkpoint_bytes"}
+COUNT_COLUMNS = {"steps", "seed", "seeds", "total", "collapsed", "layers", "params", "mult_adds",
+                 "checkpoint_bytes", "n_a", "n_b"}
 
 
 def parse_format(fmt: str) -> str:
@@ -76,9 +89,10 @@ class Style:
     plus_minus: str
     percent: str
     missing: str
+    marks: Callable[[str], str] = str
 
 
-def _latex_escape(text: str) -> str:
+def latex_escape(text: str) -> str:
     replacements = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
                     "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
                     "^": r"\textasciicircum{}"}
@@ -88,24 +102,35 @@ def _latex_escape(text: str) -> str:
 STYLES = {
     "github": Style(lambda s: s.replace("|", r"\|"), "**{}**".format, " ± ", "%", "–"),
     "html": Style(html.escape, "<b>{}</b>".format, " ± ", "%", "–"),
-    "latex": Style(_latex_escape, r"\textbf{{{}}}".format, r" $\pm$ ", r"\%", "--"),
+    "latex": Style(latex_escape, r"\textbf{{{}}}".format, r" $\pm$ ", r"\%", "--",
+                   lambda marks: latex_symbols(marks)),
 }
 
 
-def _cell_text(row: TableRow, metric: Metric, style: Style) -> str:
-    if row.failed:
+def latex_symbols(text: str) -> str:
+    for symbol, command in (("±", r"$\pm$"), (NOT_SIGNIFICANT_VS_VANILLA, r"$^\dagger$"),
+                            (NOT_SIGNIFICANT_VS_BEST, r"$^{\approx}$"), ("Δ", r"$\Delta$"),
+                            ("≥", r"$\geq$"), ("−", "-")):
+        text = text.replace(symbol, command)
+    return text
+
+
+def _cell_text(row: TableRow, metric: Metric, style: Style, over_seeds: bool) -> str:
+    """``over_seeds``: the table's ± is the spread over seeds, else a metric's own (splits)."""
+    if row.failed and row.kind != COLLAPSED:
         return style.escape(row.kind)
     value = row.values.get(metric.name, math.nan)
     if math.isnan(value):
         return style.missing
     text = metric.format(value)
-    spread = row.spreads.get(metric.name, math.nan)
+    spread = (row.spreads if over_seeds else row.split_spreads).get(metric.name, math.nan)
     if metric.with_spread and not math.isnan(spread):
         text += style.plus_minus + metric.format(spread)
     if metric.name in row.saved:
         text += f" ({_percent(row.saved[metric.name])}{style.percent})"
     # figures, the style's plus-minus and percent need no escaping in any format
-    return style.bold(text) if metric.name in row.bold else text
+    text = style.bold(text) if metric.name in row.bold else text
+    return text + style.marks(row.marks.get(metric.name, ""))
 
 
 def _percent(value: float) -> str:
@@ -116,7 +141,7 @@ def _percent(value: float) -> str:
     return text
 
 
-def _label(row: TableRow, section: Section) -> str:
+def _label(row: TableRow, section: Section, mark_collapse: bool = True) -> str:
     if row.kind == "teacher":
         return "teacher"
     if row.kind == "real":
@@ -126,34 +151,48 @@ def _label(row: TableRow, section: Section) -> str:
         label += f" @ {row.steps:g} steps"
     if row.failed and not missing(row.seed):
         label += f", seed {row.seed:g}" if isinstance(row.seed, float) else f", seed {row.seed}"
-    return label
+    return label + (f" ({COLLAPSED})" if mark_collapse and row.kind == COLLAPSED else "")
 
 
-def _show_seeds(sections: list[Section]) -> bool:
+def _over_seeds(sections: list[Section]) -> bool:
+    """Whether any row pools several seeds: then every ± of the table is over seeds."""
     return any(row.seeds > 1 for s in sections for group in s.groups for row in group)
 
 
+def _show_seeds(sections: list[Section]) -> bool:
+    return any(row.seeds > 1 or row.total > row.seeds
+               for s in sections for group in s.groups for row in group)
+
+
+def _n_text(row: TableRow) -> str:
+    """``3``; ``2 of 3``; ``2 of 3, 1 collapsed``; empty for a row of one left-out cell."""
+    if row.failed or not row.seeds:
+        return ""
+    text = str(row.seeds) if row.total <= row.seeds else f"{row.seeds} of {row.total}"
+    return text + (f", {row.collapsed} collapsed" if row.collapsed else "")
+
+
 def _headers(metrics: list[Metric], show_seeds: bool) -> list[str]:
-    seeds = ["Seeds"] if show_seeds else []
+    seeds = ["n"] if show_seeds else []
     return ["Model", "Method", *seeds, *(m.header for m in metrics)]
 
 
 def _body(section: Section, metrics: list[Metric], style: Style,
-          show_seeds: bool) -> list[list[list[str]]]:
+          show_seeds: bool, over_seeds: bool) -> list[list[list[str]]]:
     """Rows of text per group; the model is named on the first row of its group only."""
     groups = []
     for group in section.groups:
         lines = []
         for index, row in enumerate(group):
             model = style.escape(row.model) if index == 0 else ""
-            seeds = [str(row.seeds) if row.seeds else ""] if show_seeds else []
+            seeds = [style.escape(_n_text(row))] if show_seeds else []
             lines.append([model, style.escape(_label(row, section)), *seeds,
-                          *(_cell_text(row, metric, style) for metric in metrics)])
+                          *(_cell_text(row, metric, style, over_seeds) for metric in metrics)])
         groups.append(lines)
     return groups
 
 
-def _title(section: Section) -> str:
+def section_title(section: Section) -> str:
     parts = [f"{section.dataset}, teacher {section.teacher}"]
     if section.feature_extractors:
         parts.append(f"feature extractor {', '.join(section.feature_extractors)}")
@@ -162,67 +201,110 @@ def _title(section: Section) -> str:
     return "; ".join(parts) + "."
 
 
-def _notes(metrics: list[Metric], show_seeds: bool) -> list[str]:
+def _notes(metrics: list[Metric], sections: list[Section]) -> list[str]:
     notes = []
     spread = [m.header for m in metrics if m.with_spread]
     own = [m.header for m in metrics if m.spread_column]
-    if spread and show_seeds:
-        line = f"{', '.join(spread)}: mean ± standard deviation over seeds"
-        if own:
-            line += f" (a row of one seed: {', '.join(own)} ± the spread over the metric's " \
-                    "splits/subsets)"
-        notes.append(line + "; Seeds: the finished seeds pooled in each row.")
+    if spread and _over_seeds(sections):
+        notes.append(f"{', '.join(spread)}: mean ± standard deviation over seeds (a row of one "
+                     "seed has no ±).")
     elif own:
         notes.append(f"{', '.join(own)}: mean ± standard deviation over the metric's "
                      "splits/subsets.")
+    if _show_seeds(sections):
+        notes.append("n: the finished seeds pooled in each row; '2 of 3': 1 of its 3 cells "
+                     "failed, diverged or collapsed and is left out (listed in the notes).")
     if any(m.saved for m in metrics):
         notes.append("Percentages: share saved against the teacher.")
     if any(m.bold_closest for m in metrics):
         notes.append("Bold: closest to the teacher within each student architecture.")
+    if any(m.name == "fid" for m in metrics):
+        notes.extend(_significance_notes([c for s in sections for c in s.comparisons]))
     return notes
 
 
+def _significance_notes(comparisons: list[Comparison]) -> list[str]:
+    if not comparisons:
+        return []
+    untested = [c for c in comparisons if c.test is None]
+    if len(untested) == len(comparisons):
+        return ["One seed per row: no significance can be claimed for any difference."]
+    notes = [f"{NOT_SIGNIFICANT_VS_VANILLA}: FID not significantly different from vanilla's; "
+             f"{NOT_SIGNIFICANT_VS_BEST}: not significantly different from the best FID of its "
+             f"student architecture (Welch's t-test over seeds, p ≥ {ALPHA:g}); "
+             "akdgbench table --compare lists each difference with its "
+             f"{CONFIDENCE:.0%} CI and p."]
+    if untested:
+        notes.append("Rows of one seed are not tested: no significance can be claimed for them.")
+    return notes
+
+
+def _seed_text(seed: Any) -> str:
+    return f"{seed:g}" if isinstance(seed, float) else str(seed)
+
+
+def _section_notes(section: Section) -> list[str]:
+    """The teacher(s) distilled, the seeds left out of each pooled row, and why cells failed."""
+    notes = []
+    seeds = section.teacher_seeds
+    if len(seeds) > 1:
+        notes.append(f"Teachers: one per student seed (teacher seeds {', '.join(seeds)}); the "
+                     "spread over seeds includes the teacher's variance.")
+    elif seeds and len(section.groups) > 1:
+        notes.append(f"Teacher: one (seed {seeds[0]}), distilled by every student seed; the "
+                     "spread over seeds leaves out the teacher's variance.")
+    for group in section.groups:
+        for row in group:
+            if row.not_pooled:
+                left_out = ", ".join(f"seed {_seed_text(seed)} ({why})"
+                                     for seed, why in row.not_pooled)
+                notes.append(f"{row.model} / {_label(row, section)}: n={row.seeds} of "
+                             f"{row.total}; not pooled: {left_out}.")
+    return notes + _failure_notes(section)
+
+
 def _failure_notes(section: Section) -> list[str]:
-    return [f"{row.kind}: {row.model} / {_label(row, section)}: {row.error}"
+    return [f"{row.kind}: {row.model} / {_label(row, section, False)}: {row.error}"
             + ("" if row.error.endswith((".", "!", "?")) else ".")
             for group in section.groups for row in group if row.failed and row.error]
 
 
 def _render_text(sections: list[Section], metrics: list[Metric], fmt: str) -> str:
     style = STYLES[fmt]
-    show_seeds = _show_seeds(sections)
+    show_seeds, over_seeds = _show_seeds(sections), _over_seeds(sections)
     headers = _headers(metrics, show_seeds)
-    notes = _notes(metrics, show_seeds)
+    notes = _notes(metrics, sections)
     if fmt == "latex":
-        return "\n".join(_latex_table(section, metrics, headers, show_seeds, notes)
+        return "\n".join(_latex_table(section, metrics, headers, (show_seeds, over_seeds), notes)
                          for section in sections)
     tablefmt = "github" if fmt == "github" else "unsafehtml"
     paragraph = "{}" if fmt == "github" else "<p>{}</p>"
     align = ["left", "left"] + ["right"] * (len(headers) - 2)
     blocks = []
     for section in sections:
-        lines = [line for group in _body(section, metrics, style, show_seeds) for line in group]
+        lines = [line for group in _body(section, metrics, style, show_seeds, over_seeds)
+                 for line in group]
         table = tabulate(lines, [style.escape(h) for h in headers], tablefmt=tablefmt,
                          disable_numparse=True, colalign=align)
-        blocks.append(paragraph.format(style.escape(_title(section))))
+        blocks.append(paragraph.format(style.escape(section_title(section))))
         blocks.append(table)
-        blocks.extend(paragraph.format(style.escape(note)) for note in _failure_notes(section))
+        blocks.extend(paragraph.format(style.escape(note)) for note in _section_notes(section))
     blocks.extend(paragraph.format(style.escape(note)) for note in notes)
     return ("\n\n" if fmt == "github" else "\n").join(blocks) + "\n"
 
 
 def _latex_table(section: Section, metrics: list[Metric], headers: list[str],
-                 show_seeds: bool, notes: list[str]) -> str:
+                 seeds: tuple[bool, bool], notes: list[str]) -> str:
     style = STYLES["latex"]
-    text = " ".join([_title(section), *notes, *_failure_notes(section)])
-    caption = _latex_escape(text).replace("±", r"$\pm$")
+    text = " ".join([section_title(section), *notes, *_section_notes(section)])
+    caption = latex_symbols(latex_escape(text))
     columns = "ll" + "r" * (len(headers) - 2)
     lines = [
         r"\begin{table}[t]", r"\centering", rf"\caption{{{caption}}}",
         rf"\begin{{tabular}}{{{columns}}}", r"\toprule",
-        " & ".join(_latex_escape(h) for h in headers) + r" \\",
+        " & ".join(latex_escape(h) for h in headers) + r" \\",
     ]
-    for group in _body(section, metrics, style, show_seeds):
+    for group in _body(section, metrics, style, *seeds):
         lines.append(r"\midrule")
         lines.extend(" & ".join(cells) + r" \\" for cells in group)
     lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
@@ -238,12 +320,18 @@ def _render_csv(sections: list[Section], metrics: list[Metric]) -> str:
                     "dataset": section.dataset, "teacher": section.teacher,
                     "model": row.model, "method": row.method, "steps": row.steps,
                     "status": row.kind if row.failed else DONE, "seeds": row.seeds,
+                    "total": row.total, "collapsed": row.collapsed,
                     "seed": row.seed, "error": row.error,
                 }
                 for metric in metrics:
                     record[metric.column] = row.values.get(metric.name, math.nan)
-                    if metric.with_spread:
-                        record[metric.spread_name] = row.spreads.get(metric.name, math.nan)
+                    if metric.with_spread:  # over seeds; a metric's own ± in its own column
+                        record[f"{metric.name}_seed_std"] = row.spreads.get(metric.name, math.nan)
+                    if metric.spread_column:
+                        record[metric.spread_column] = row.split_spreads.get(metric.name,
+                                                                             math.nan)
+                    if metric.name == COMPARED_METRIC:  # † and ≈, as in the text formats
+                        record[f"{metric.name}_not_significant"] = row.marks.get(metric.name, "")
                     if metric.saved:
                         record[f"{metric.name}_saved_pct"] = row.saved.get(metric.name, math.nan)
                 records.append(record)

@@ -62,80 +62,88 @@ def rows():
     return out
 
 
-NOTES = """\
-IS, FID: mean ± standard deviation over seeds (a row of one seed: IS ± the spread over the \
-metric's splits/subsets); Seeds: the finished seeds pooled in each row."""
-
-GITHUB = f"""\
+GITHUB = """\
 cifar10, teacher sngan; feature extractor inception-v3-compat; 10000 samples.
 
-| Model     | Method       |   Seeds |   Layers |     Params |    Mult-Adds |              IS |              FID |
-|-----------|--------------|---------|----------|------------|--------------|-----------------|------------------|
-| sngan     | teacher      |       1 |        8 |       4.1M |         1.2G |     8.49 ± 0.10 |            16.50 |
-| mlp       | vanilla      |       2 |        4 | 2.2M (46%) | 2.2M (99.8%) |     4.70 ± 0.14 |     61.00 ± 1.41 |
-|           | mse          |       2 |        4 | 2.2M (46%) | 2.2M (99.8%) |     4.00 ± 0.14 |    109.00 ± 1.41 |
-|           | mse, seed 2  |         | diverged |   diverged |     diverged |        diverged |         diverged |
-|           | akdg         |       1 |        4 | 2.2M (46%) | 2.2M (99.8%) | **5.14 ± 0.05** |        **53.70** |
-|           | akdg, seed 1 |         |   failed |     failed |       failed |          failed |           failed |
-| dcgan     | vanilla      |       2 |        5 | 2.6M (37%) |   420M (65%) |     6.90 ± 0.14 |     32.00 ± 1.41 |
-|           | mse          |       2 |        5 | 2.6M (37%) |   420M (65%) |     6.50 ± 0.14 |     41.00 ± 1.41 |
-|           | lit          |       2 |        5 | 2.6M (37%) |   420M (65%) |     6.70 ± 0.14 |     36.00 ± 1.41 |
-|           | akdg         |       2 |        5 | 2.6M (37%) |   420M (65%) | **7.10 ± 0.14** |     29.50 ± 0.71 |
-|           | l1_kd        |       2 |        5 | 2.6M (37%) |   420M (65%) |    10.50 ± 0.14 | **15.50 ± 0.71** |
-| real data |              |       1 |        – |          – |            – |    11.24 ± 0.12 |                – |
+| Model     | Method       |      n |   Layers |     Params |    Mult-Adds |              IS |              FID |
+|-----------|--------------|--------|----------|------------|--------------|-----------------|------------------|
+| sngan     | teacher      |      1 |        8 |       4.1M |         1.2G |            8.49 |            16.50 |
+| mlp       | vanilla      |      2 |        4 | 2.2M (46%) | 2.2M (99.8%) |     4.70 ± 0.14 |     61.00 ± 1.41 |
+|           | mse          | 2 of 3 |        4 | 2.2M (46%) | 2.2M (99.8%) |     4.00 ± 0.14 |    109.00 ± 1.41 |
+|           | mse, seed 2  |        | diverged |   diverged |     diverged |        diverged |         diverged |
+|           | akdg         | 1 of 2 |        4 | 2.2M (46%) | 2.2M (99.8%) |        **5.14** |        **53.70** |
+|           | akdg, seed 1 |        |   failed |     failed |       failed |          failed |           failed |
+| dcgan     | vanilla      |      2 |        5 | 2.6M (37%) |   420M (65%) |     6.90 ± 0.14 |     32.00 ± 1.41 |
+|           | mse          |      2 |        5 | 2.6M (37%) |   420M (65%) |     6.50 ± 0.14 |     41.00 ± 1.41 |
+|           | lit          |      2 |        5 | 2.6M (37%) |   420M (65%) |     6.70 ± 0.14 |    36.00 ± 1.41† |
+|           | akdg         |      2 |        5 | 2.6M (37%) |   420M (65%) | **7.10 ± 0.14** |    29.50 ± 0.71† |
+|           | l1_kd        |      2 |        5 | 2.6M (37%) |   420M (65%) |    10.50 ± 0.14 | **15.50 ± 0.71** |
+| real data |              |      1 |        – |          – |            – |           11.24 |                – |
+
+Teacher: one (seed 0), distilled by every student seed; the spread over seeds leaves out the teacher's variance.
+
+mlp / mse: n=2 of 3; not pooled: seed 2 (diverged).
+
+mlp / akdg: n=1 of 2; not pooled: seed 1 (failed).
 
 diverged: mlp / mse, seed 2: diverged at step 700: loss is nan.
 
 failed: mlp / akdg, seed 1: failed at step 700: loss is nan.
 
-{NOTES}
+IS, FID: mean ± standard deviation over seeds (a row of one seed has no ±).
+
+n: the finished seeds pooled in each row; '2 of 3': 1 of its 3 cells failed, diverged or collapsed and is left out (listed in the notes).
 
 Percentages: share saved against the teacher.
 
 Bold: closest to the teacher within each student architecture.
+
+†: FID not significantly different from vanilla's; ≈: not significantly different from the best FID of its student architecture (Welch's t-test over seeds, p ≥ 0.05); akdgbench table --compare lists each difference with its 95% CI and p.
+
+Rows of one seed are not tested: no significance can be claimed for them.
 """  # noqa: E501
 
 LATEX = r"""\begin{table}[t]
 \centering
-\caption{cifar10, teacher sngan; feature extractor inception-v3-compat; 10000 samples. IS, FID: mean $\pm$ standard deviation over seeds (a row of one seed: IS $\pm$ the spread over the metric's splits/subsets); Seeds: the finished seeds pooled in each row. Percentages: share saved against the teacher. Bold: closest to the teacher within each student architecture. diverged: mlp / mse, seed 2: diverged at step 700: loss is nan. failed: mlp / akdg, seed 1: failed at step 700: loss is nan.}
+\caption{cifar10, teacher sngan; feature extractor inception-v3-compat; 10000 samples. IS, FID: mean $\pm$ standard deviation over seeds (a row of one seed has no $\pm$). n: the finished seeds pooled in each row; '2 of 3': 1 of its 3 cells failed, diverged or collapsed and is left out (listed in the notes). Percentages: share saved against the teacher. Bold: closest to the teacher within each student architecture. $^\dagger$: FID not significantly different from vanilla's; $^{\approx}$: not significantly different from the best FID of its student architecture (Welch's t-test over seeds, p $\geq$ 0.05); akdgbench table --compare lists each difference with its 95\% CI and p. Rows of one seed are not tested: no significance can be claimed for them. Teacher: one (seed 0), distilled by every student seed; the spread over seeds leaves out the teacher's variance. mlp / mse: n=2 of 3; not pooled: seed 2 (diverged). mlp / akdg: n=1 of 2; not pooled: seed 1 (failed). diverged: mlp / mse, seed 2: diverged at step 700: loss is nan. failed: mlp / akdg, seed 1: failed at step 700: loss is nan.}
 \begin{tabular}{llrrrrrr}
 \toprule
-Model & Method & Seeds & Layers & Params & Mult-Adds & IS & FID \\
+Model & Method & n & Layers & Params & Mult-Adds & IS & FID \\
 \midrule
-sngan & teacher & 1 & 8 & 4.1M & 1.2G & 8.49 $\pm$ 0.10 & 16.50 \\
+sngan & teacher & 1 & 8 & 4.1M & 1.2G & 8.49 & 16.50 \\
 \midrule
 mlp & vanilla & 2 & 4 & 2.2M (46\%) & 2.2M (99.8\%) & 4.70 $\pm$ 0.14 & 61.00 $\pm$ 1.41 \\
- & mse & 2 & 4 & 2.2M (46\%) & 2.2M (99.8\%) & 4.00 $\pm$ 0.14 & 109.00 $\pm$ 1.41 \\
+ & mse & 2 of 3 & 4 & 2.2M (46\%) & 2.2M (99.8\%) & 4.00 $\pm$ 0.14 & 109.00 $\pm$ 1.41 \\
  & mse, seed 2 &  & diverged & diverged & diverged & diverged & diverged \\
- & akdg & 1 & 4 & 2.2M (46\%) & 2.2M (99.8\%) & \textbf{5.14 $\pm$ 0.05} & \textbf{53.70} \\
+ & akdg & 1 of 2 & 4 & 2.2M (46\%) & 2.2M (99.8\%) & \textbf{5.14} & \textbf{53.70} \\
  & akdg, seed 1 &  & failed & failed & failed & failed & failed \\
 \midrule
 dcgan & vanilla & 2 & 5 & 2.6M (37\%) & 420M (65\%) & 6.90 $\pm$ 0.14 & 32.00 $\pm$ 1.41 \\
  & mse & 2 & 5 & 2.6M (37\%) & 420M (65\%) & 6.50 $\pm$ 0.14 & 41.00 $\pm$ 1.41 \\
- & lit & 2 & 5 & 2.6M (37\%) & 420M (65\%) & 6.70 $\pm$ 0.14 & 36.00 $\pm$ 1.41 \\
- & akdg & 2 & 5 & 2.6M (37\%) & 420M (65\%) & \textbf{7.10 $\pm$ 0.14} & 29.50 $\pm$ 0.71 \\
+ & lit & 2 & 5 & 2.6M (37\%) & 420M (65\%) & 6.70 $\pm$ 0.14 & 36.00 $\pm$ 1.41$^\dagger$ \\
+ & akdg & 2 & 5 & 2.6M (37\%) & 420M (65\%) & \textbf{7.10 $\pm$ 0.14} & 29.50 $\pm$ 0.71$^\dagger$ \\
  & l1\_kd & 2 & 5 & 2.6M (37\%) & 420M (65\%) & 10.50 $\pm$ 0.14 & \textbf{15.50 $\pm$ 0.71} \\
 \midrule
-real data &  & 1 & -- & -- & -- & 11.24 $\pm$ 0.12 & -- \\
+real data &  & 1 & -- & -- & -- & 11.24 & -- \\
 \bottomrule
 \end{tabular}
 \end{table}
 """  # noqa: E501
 
 CSV = """\
-dataset,teacher,model,method,steps,status,seeds,seed,error,layers,params,params_saved_pct,mult_adds,mult_adds_saved_pct,is_mean,is_std,fid,fid_std
-cifar10,sngan,sngan,teacher,100000,done,1,,,8,4100000,,1200000000,,8.49,0.1,16.5,
-cifar10,sngan,mlp,vanilla,1500,done,2,,,4,2200000,46.34146341,2200000,99.81666667,4.7,0.1414213562,61,1.414213562
-cifar10,sngan,mlp,mse,1500,done,2,,,4,2200000,46.34146341,2200000,99.81666667,4,0.1414213562,109,1.414213562
-cifar10,sngan,mlp,mse,1500,diverged,0,2,diverged at step 700: loss is nan,,,,,,,,,
-cifar10,sngan,mlp,akdg,1500,done,1,,,4,2200000,46.34146341,2200000,99.81666667,5.14,0.05,53.7,
-cifar10,sngan,mlp,akdg,1500,failed,0,1,failed at step 700: loss is nan,,,,,,,,,
-cifar10,sngan,dcgan,vanilla,1500,done,2,,,5,2600000,36.58536585,420000000,65,6.9,0.1414213562,32,1.414213562
-cifar10,sngan,dcgan,mse,1500,done,2,,,5,2600000,36.58536585,420000000,65,6.5,0.1414213562,41,1.414213562
-cifar10,sngan,dcgan,lit,1500,done,2,,,5,2600000,36.58536585,420000000,65,6.7,0.1414213562,36,1.414213562
-cifar10,sngan,dcgan,akdg,1500,done,2,,,5,2600000,36.58536585,420000000,65,7.1,0.1414213562,29.5,0.7071067812
-cifar10,sngan,dcgan,l1_kd,1500,done,2,,,5,2600000,36.58536585,420000000,65,10.5,0.1414213562,15.5,0.7071067812
-cifar10,sngan,real data,real,,done,1,,,,,,,,11.24,0.12,,
+dataset,teacher,model,method,steps,status,seeds,total,collapsed,seed,error,layers,params,params_saved_pct,mult_adds,mult_adds_saved_pct,is_mean,is_seed_std,is_std,fid,fid_seed_std,fid_not_significant
+cifar10,sngan,sngan,teacher,100000,done,1,1,0,,,8,4100000,,1200000000,,8.49,,0.1,16.5,,
+cifar10,sngan,mlp,vanilla,1500,done,2,2,0,,,4,2200000,46.34146341,2200000,99.81666667,4.7,0.1414213562,0.05,61,1.414213562,
+cifar10,sngan,mlp,mse,1500,done,2,3,0,,,4,2200000,46.34146341,2200000,99.81666667,4,0.1414213562,0.05,109,1.414213562,
+cifar10,sngan,mlp,mse,1500,diverged,0,0,0,2,diverged at step 700: loss is nan,,,,,,,,,,,
+cifar10,sngan,mlp,akdg,1500,done,1,2,0,,,4,2200000,46.34146341,2200000,99.81666667,5.14,,0.05,53.7,,
+cifar10,sngan,mlp,akdg,1500,failed,0,0,0,1,failed at step 700: loss is nan,,,,,,,,,,,
+cifar10,sngan,dcgan,vanilla,1500,done,2,2,0,,,5,2600000,36.58536585,420000000,65,6.9,0.1414213562,0.05,32,1.414213562,
+cifar10,sngan,dcgan,mse,1500,done,2,2,0,,,5,2600000,36.58536585,420000000,65,6.5,0.1414213562,0.05,41,1.414213562,
+cifar10,sngan,dcgan,lit,1500,done,2,2,0,,,5,2600000,36.58536585,420000000,65,6.7,0.1414213562,0.05,36,1.414213562,†
+cifar10,sngan,dcgan,akdg,1500,done,2,2,0,,,5,2600000,36.58536585,420000000,65,7.1,0.1414213562,0.05,29.5,0.7071067812,†
+cifar10,sngan,dcgan,l1_kd,1500,done,2,2,0,,,5,2600000,36.58536585,420000000,65,10.5,0.1414213562,0.05,15.5,0.7071067812,
+cifar10,sngan,real data,real,,done,1,1,0,,,,,,,,11.24,,0.12,,,
 """  # noqa: E501
 
 
@@ -169,7 +177,7 @@ def test_html_holds_the_same_cells_with_b_tags(rows):
            for line in text.splitlines() if line.startswith("<tr>")]
     assert got == expected
     assert "<p>cifar10, teacher sngan;" in text
-    assert "metric&#x27;s splits" in text  # text is escaped, bold tags are not
+    assert "vanilla&#x27;s" in text  # text is escaped, bold tags are not
     assert text.count("<b>") == 4
 
 
@@ -188,7 +196,7 @@ def test_one_seed_is_the_paper_layout():
 
 def test_metrics_choose_the_columns_in_order(rows):
     text = render_table(rows, metrics="fid,kid,images_per_s,fid")
-    assert github_cells(text)[0] == ["Model", "Method", "Seeds", "FID", "KID", "Images/s"]
+    assert github_cells(text)[0] == ["Model", "Method", "n", "FID", "KID", "Images/s"]
     assert github_cells(text)[1] == ["sngan", "teacher", "1", "16.50", "–", "2,000"]
     assert "Percentages" not in text
 
@@ -270,7 +278,7 @@ def test_closest_to_the_teacher_is_not_simply_the_highest():
 def test_mean_and_std_ignore_unfinished_cells(rows):
     # mlp/mse has two finished seeds and a diverged third: pooled over the two only
     line = next(c for c in github_cells(render_table(rows)) if c[1] == "mse" and c[0] == "")
-    assert line[:3] == ["", "mse", "2"]
+    assert line[:3] == ["", "mse", "2 of 3"]
 
 
 # --- the run directory and the CLI ------------------------------------------------------
