@@ -30,6 +30,8 @@ BUILTIN_PLUGINS = (
     "akdgbench.builtin.methods.akdg",
     "akdgbench.builtin.methods.feature_kd",
     "akdgbench.builtin.methods.tinygan",
+    "akdgbench.builtin.methods.ssgc",
+    "akdgbench.builtin.methods.dcd",
     "akdgbench.builtin.archs.sngan",
     "akdgbench.builtin.archs.dcgan",
     "akdgbench.builtin.archs.mlp",

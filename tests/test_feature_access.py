@@ -87,3 +87,19 @@ def test_stage_outputs_compose_to_the_generator():
     outputs = generator.stage_outputs(z)
     assert len(outputs) == len(generator.stages)
     assert torch.equal(outputs[-1], generator(z))
+
+
+def test_every_step_member_is_documented():
+    """As datasette does for hooks: what a method can call on ``step`` is in docs/plugins.md."""
+    import re
+    from pathlib import Path
+
+    from akdgbench.method import Step
+
+    docs = (Path(__file__).parent.parent / "docs" / "plugins.md").read_text()
+    members = set(Step.__annotations__) | {
+        name for name, value in vars(Step).items() if callable(value) and not name.startswith("_")}
+    assert {"student_features", "teacher_features"} <= members
+    undocumented = [name for name in sorted(members)
+                    if not re.search(rf"`(step\.)?{name}[`(]", docs)]
+    assert undocumented == []

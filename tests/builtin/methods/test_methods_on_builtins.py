@@ -23,14 +23,17 @@ def run(tmp_path, dataset, method, student=STUDENT, teacher_spec=TEACHER):
     teacher_arch = make_architecture(teacher_spec, role="teacher")
     torch.manual_seed(0)
     teacher = teacher_arch.build_generator(dataset.resolution, dataset.channels)
+    teacher_discriminator = teacher_arch.build_discriminator(dataset.resolution, dataset.channels)
     settings = TrainSettings(steps=2, batch_size=8, device="cpu", log_every=1)
     return train(dataset=dataset, student_arch=make_architecture(student),
                  method=make_method(method), settings=settings,
-                 out_dir=tmp_path, teacher=teacher, teacher_arch=teacher_arch, progress=False)
+                 out_dir=tmp_path, teacher=teacher, teacher_arch=teacher_arch,
+                 teacher_discriminator=teacher_discriminator, progress=False)
 
 
 @pytest.mark.parametrize("method", ["vanilla", "mse", "lit", "akdg", "akdg:kd_arch=mlp:lambda=0.5",
-                                    "feature-kd", "tinygan"])
+                                    "feature-kd", "tinygan", "ssgc", "ssgc:finetune=false",
+                                    "dcd"])
 def test_each_method_trains_a_dcgan_student(tmp_path, dataset, method):
     outcome = run(tmp_path, dataset, method)
     assert outcome.status == "done"
@@ -58,6 +61,12 @@ def test_feature_kd_and_tinygan_train_an_mlp_student(tmp_path, dataset):
                teacher_spec=mlp_teacher).status == "done"  # linear adapters on flat stages
 
 
-def test_feature_kd_refuses_an_mlp_student_of_a_dcgan_teacher_naming_both(tmp_path, dataset):
+@pytest.mark.parametrize("method", ["feature-kd", "dcd"])
+def test_feature_methods_refuse_an_mlp_student_of_a_dcgan_teacher_naming_both(tmp_path, dataset,
+                                                                              method):
     with pytest.raises(UsageError, match=r"cannot distil teacher dcgan:.* into student mlp:.*"):
-        run(tmp_path, dataset, "feature-kd", student="mlp:hidden=32:z_dim=16")
+        run(tmp_path, dataset, method, student="mlp:hidden=32:z_dim=16")
+
+
+def test_ssgc_trains_an_mlp_student_against_the_dcgan_teacher_discriminator(tmp_path, dataset):
+    assert run(tmp_path, dataset, "ssgc", student="mlp:hidden=32:z_dim=16").status == "done"
