@@ -44,6 +44,8 @@ map would train S_{i+1} on features S_i is never asked to produce. The optimum
 is unique where the student stage is narrower than the teacher's (the usual
 case); where it is wider, P_i^+ T_i is the smallest of the optima and S_i's
 output may differ from it along P_i's null space, which phase 2 then absorbs.
+The optimum is over all outputs; a stage whose output is constrained (non-negative
+after a ReLU) can only come near it, another gap the fine-tuning closes.
 """
 
 from __future__ import annotations
@@ -94,6 +96,11 @@ class LIT(Method):
             # The engine asks every discriminator for a loss at every step. This constant
             # reaches no weight of D: D gets no gradient, its optimizer skips it (no Adam
             # state, no step count) and D is never run, so it is untouched until phase 2.
+            # fp16's gradient scaler refuses an optimizer step without gradients.
+            if (torch.is_autocast_enabled("cuda")
+                    and torch.get_autocast_dtype("cuda") == torch.float16):
+                raise UsageError("method 'lit' cannot train with precision fp16 (its "
+                                 "discriminator sits out phase 1); use bf16 or fp32")
             return {"d": torch.zeros((), device=self.device, requires_grad=True)}
         return {"d": step.adv.discriminator_loss(self.d, step.real, step.fake)}
 
@@ -119,11 +126,27 @@ class LIT(Method):
         if adapter is None:
             return teacher_output
         weight = adapter.weight.detach()
-        inverse = torch.linalg.pinv(weight.flatten(1).float()).to(weight.dtype)
+        inverse = pseudo_inverse(weight.flatten(1).float()).to(weight.dtype)
         if isinstance(adapter, nn.Linear):
             return F.linear(teacher_output, inverse)
         convolve = F.conv2d if isinstance(adapter, nn.Conv2d) else F.conv1d
         return convolve(teacher_output, inverse.view(*inverse.shape, *weight.shape[2:]))
+
+
+def pseudo_inverse(matrix: torch.Tensor) -> torch.Tensor:
+    """The Moore-Penrose pseudo-inverse of a full-rank matrix, from its smaller Gram matrix.
+
+    ``torch.linalg.pinv`` runs an SVD whose convergence check makes the host wait for a
+    GPU at every step; ``solve_ex`` checks nothing. A ridge of 1e-6 of the Gram matrix's
+    mean diagonal keeps a nearly rank-deficient adapter from blowing the input up.
+    """
+    rows, columns = matrix.shape
+    tall = rows >= columns
+    gram = matrix.T @ matrix if tall else matrix @ matrix.T
+    ridge = 1e-6 * gram.diagonal().mean() * torch.eye(len(gram), device=gram.device)
+    if tall:  # (P^T P)^-1 P^T
+        return torch.linalg.solve_ex(gram + ridge, matrix.T)[0]
+    return torch.linalg.solve_ex(gram + ridge, matrix)[0].T  # P^T (P P^T)^-1
 
 
 def aligned_widths(teacher, student) -> list[tuple[int, int, int]]:

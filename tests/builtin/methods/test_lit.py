@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from akdgbench import Generator, UsageError
-from akdgbench.builtin.methods.lit import LIT
+from akdgbench.builtin.methods.lit import LIT, pseudo_inverse
 from akdgbench.losses import make_adversarial_loss
 
 
@@ -290,3 +290,10 @@ def test_through_the_engine_d_trains_in_phase_two_only_from_the_phase_one_studen
     assert same(method.student_at_phase_two, seen[2][1])
     assert "g.adv" in seen[3][2]
     assert not same(seen[3][0], method.d_at_setup)
+
+
+@pytest.mark.parametrize("shape", [(6, 2), (2, 6), (5, 5)])
+def test_the_pseudo_inverse_matches_torch(shape):
+    torch.manual_seed(3)
+    matrix = torch.randn(*shape)
+    assert torch.allclose(pseudo_inverse(matrix), torch.linalg.pinv(matrix), atol=1e-4)
