@@ -11,6 +11,9 @@ $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
+	# torch-mimicry's nets need only torch, but it declares TensorFlow: without its
+	# dependencies, for the tests of mimicry: teachers (they skip where it is absent)
+	$(BIN)/pip install --quiet --no-deps torch-mimicry==0.1.16
 	touch $(STAMP)
 
 run: $(STAMP)

@@ -110,7 +110,9 @@ def _run_options(function):
         click.option(
             "--teacher-checkpoint",
             type=click.Path(dir_okay=False),
-            help="Use this trained teacher generator (state dict) instead of training one.",
+            help="Use this trained teacher instead of training one: an akdgbench file "
+            "(a state dict, generator.pt, or checkpoint.pt, which keeps the discriminator) "
+            "or mimicry:PATH (a torch-mimicry SNGAN netG file or log directory).",
         ),
         click.option(
             "--teacher-per-seed",

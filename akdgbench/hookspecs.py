@@ -50,6 +50,15 @@ def register_commands(cli: Any) -> None:
 
 
 @hookspec
+def register_checkpoint_formats(register: Any) -> None:
+    """Register teacher checkpoint formats, chosen by ``--teacher-checkpoint NAME:PATH``:
+    subclasses of :class:`akdgbench.checkpoint_formats.CheckpointFormat`.
+
+    :param register: call ``register(FormatClass)``; its ``name`` is the prefix.
+    """
+
+
+@hookspec
 def on_cell_start(cell: Any, cell_dir: Any) -> None:
     """A cell (one teacher/student/method/seed combination) starts training.
 

@@ -43,6 +43,7 @@ BUILTIN_PLUGINS = (
     "akdgbench.builtin.extractors.inception",
     "akdgbench.builtin.executors.local",
     "akdgbench.builtin.executors.submitit_executor",
+    "akdgbench.builtin.checkpoint_formats.mimicry",
 )
 
 ENTRY_POINT_GROUP = "akdgbench"
@@ -55,6 +56,7 @@ REGISTRATION_HOOKS = {
     "dataset": "register_datasets",
     "feature extractor": "register_feature_extractors",
     "executor": "register_executors",
+    "checkpoint format": "register_checkpoint_formats",
 }
 
 pm = pluggy.PluginManager("akdgbench")

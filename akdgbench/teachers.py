@@ -73,7 +73,8 @@ def get_teacher(
 
     :param checkpoint: a state dict of ``teacher_arch``'s generator (raw, our
         ``generator.pt``, or a training checkpoint, which also holds the
-        discriminator); ``None`` trains one.
+        discriminator), or ``NAME:PATH`` for a checkpoint format plugin
+        (``mimicry:``); ``None`` trains one.
     :param settings: the training recipe when a teacher is trained (its
         ``steps`` are replaced by ``steps``).
     """
@@ -88,9 +89,14 @@ def get_teacher(
 
 def load_teacher_checkpoint(checkpoint: str | Path, dataset: Dataset,
                             teacher_arch: Architecture) -> Teacher:
-    """A teacher from one of akdgbench's own files; one that does not fit ``teacher_arch``
-    is a ``UsageError``."""
-    return load_akdgbench_checkpoint(Path(checkpoint).expanduser(), dataset, teacher_arch)
+    """A teacher from ``PATH`` (akdgbench's own files) or ``NAME:PATH`` (a checkpoint format
+    plugin, e.g. ``mimicry:``); a file that does not fit ``teacher_arch`` is a ``UsageError``."""
+    from akdgbench.checkpoint_formats import split_checkpoint_spec
+
+    checkpoint_format, path = split_checkpoint_spec(str(checkpoint))
+    if checkpoint_format is not None:
+        return checkpoint_format.load(path, dataset, teacher_arch)
+    return load_akdgbench_checkpoint(path, dataset, teacher_arch)
 
 
 def describe_teacher(dataset: Dataset, teacher_arch: Architecture) -> str:

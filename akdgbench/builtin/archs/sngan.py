@@ -5,7 +5,8 @@ Layouts follow torch-mimicry's ``SNGANGenerator32``/``SNGANDiscriminator32``
 resolution >= 16 by the number of blocks; channel counts stay constant across
 blocks, as in the 32x32 reference. Unlike mimicry's discriminator (whose
 in-place ReLU also reaches the shortcut), the shortcut here sees the block's
-input unchanged, as in the paper's Chainer code.
+input unchanged, as in the paper's Chainer code; ``shortcut_after_relu``
+rebuilds mimicry's behaviour for its checkpoints (``mimicry:`` teachers).
 
 Measured generator parameters at 32x32x3, z_dim 128: width 1 (ngf 256)
 4,276,739, the AKDG paper's 4.1M teacher; student preset width 0.5 (ngf 128)
@@ -69,8 +70,10 @@ class UpResidualBlock(nn.Module):
 class DownResidualBlock(nn.Module):
     """ReLU-conv3x3-ReLU-conv3x3 (then 2x2 average pooling), plus a 1x1-conv shortcut."""
 
-    def __init__(self, in_channels: int, out_channels: int, downsample: bool) -> None:
+    def __init__(self, in_channels: int, out_channels: int, downsample: bool,
+                 shortcut_after_relu: bool = False) -> None:
         super().__init__()
+        self.shortcut_after_relu = shortcut_after_relu
         self.conv1 = spectral_norm(_conv3x3(in_channels, in_channels, math.sqrt(2.0)))
         self.conv2 = spectral_norm(_conv3x3(in_channels, out_channels, math.sqrt(2.0)))
         self.pool = nn.AvgPool2d(2) if downsample else nn.Identity()
@@ -82,8 +85,9 @@ class DownResidualBlock(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.pool(self.conv2(F.relu(self.conv1(F.relu(x)))))
-        return h + self.pool(self.shortcut(x))
+        activated = F.relu(x)
+        h = self.pool(self.conv2(F.relu(self.conv1(activated))))
+        return h + self.pool(self.shortcut(activated if self.shortcut_after_relu else x))
 
 
 class FirstDownResidualBlock(nn.Module):
@@ -127,14 +131,15 @@ class SNGANGenerator(Generator):
 class SNGANDiscriminator(nn.Module):
     """Residual down-blocks to 8x8, two more blocks, ReLU, global sum pooling, SN linear."""
 
-    def __init__(self, channels: int, image_channels: int, resolution: int) -> None:
+    def __init__(self, channels: int, image_channels: int, resolution: int,
+                 shortcut_after_relu: bool = False) -> None:
         super().__init__()
         downsampling_blocks = int(math.log2(resolution // 8)) - 1  # after the first block
+        downsamples = [True] * downsampling_blocks + [False, False]
         self.blocks = nn.Sequential(
             FirstDownResidualBlock(image_channels, channels),
-            *(DownResidualBlock(channels, channels, True) for _ in range(downsampling_blocks)),
-            DownResidualBlock(channels, channels, False),
-            DownResidualBlock(channels, channels, False),
+            *(DownResidualBlock(channels, channels, downsample, shortcut_after_relu)
+              for downsample in downsamples),
         )
         self.linear = spectral_norm(_xavier(nn.Linear(channels, 1)))
 

@@ -1,0 +1,1 @@
+"""Built-in teacher checkpoint formats (``--teacher-checkpoint NAME:PATH``)."""
