@@ -17,10 +17,11 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from akdgbench import Dataset, UsageError
+from akdgbench import Dataset, TensorImages, UsageError
 from akdgbench.architecture import make_architecture
 from akdgbench.cli import cli
-from akdgbench.engine import TrainSettings
+from akdgbench.engine import TrainSettings, train
+from akdgbench.method import make_method
 from akdgbench.teachers import get_teacher, load_teacher_checkpoint
 
 
@@ -38,6 +39,11 @@ class Images32(Dataset):
     @property
     def resolution(self):
         return self._resolution
+
+    def train_set(self):
+        images = torch.rand(32, self.channels, self._resolution, self._resolution,
+                            generator=torch.Generator().manual_seed(0))
+        return TensorImages(images * 2 - 1)
 
 
 def import_mimicry_nets(*modules):
@@ -164,6 +170,23 @@ def test_wider_discriminator_than_the_teachers_is_named(mimicry_run):
     with pytest.raises(UsageError, match=r"netD_100_steps.pth does not fit the discriminator.*"
                                          r"wrong shape keys"):
         teacher.require_discriminator("ssgc")
+
+
+@pytest.mark.parametrize("method", ["ssgc", "dcd"])
+def test_teacher_discriminator_methods_train_from_a_mimicry_teacher(sngan_32, tmp_path, method):
+    torch.manual_seed(4)
+    save_mimicry(sngan_32.SNGANGenerator32(nz=16, ngf=16), tmp_path / "log" / "netG.pth")
+    save_mimicry(sngan_32.SNGANDiscriminator32(ndf=16), tmp_path / "log" / "netD.pth")
+    arch, dataset = sngan_teacher("sngan:width=0.0625:z_dim=16:d_width=0.125")
+    teacher = load_teacher_checkpoint(f"mimicry:{tmp_path / 'log' / 'netG.pth'}", dataset, arch)
+    outcome = train(dataset=dataset, student_arch=make_architecture(
+                        "sngan:width=0.03125:z_dim=16:d_width=0.125"),
+                    method=make_method(method), settings=TrainSettings(
+                        steps=2, batch_size=4, n_dis=1, device="cpu", log_every=1),
+                    out_dir=tmp_path / "run", teacher=teacher.generator, teacher_arch=arch,
+                    teacher_discriminator=teacher.discriminator, progress=False)
+    assert outcome.status == "done", outcome.error
+    assert torch.isfinite(outcome.generator(torch.randn(2, 16))).all()
 
 
 @pytest.mark.parametrize(("spec", "dataset", "message"), [
