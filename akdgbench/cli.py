@@ -12,7 +12,21 @@ from akdgbench.errors import UsageError
 
 
 class AkdgbenchGroup(click.Group):
-    """Turns every ``UsageError`` into one line on stderr and exit status 2."""
+    """Loads the plugins directory first; turns every ``UsageError`` into one line, exit 2."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # before click parses: a loose plugin's commands must exist for --help and dispatch,
+        # whatever the order of --help and --plugins-dir
+        try:
+            directory = _plugins_dir_argument(args)
+            if directory:
+                plugins.load_plugins_dir(directory)
+            else:
+                plugins.load_default_plugins_dir()
+        except UsageError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(2)
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -28,16 +42,16 @@ class AkdgbenchGroup(click.Group):
             ctx.exit(130)
 
 
-def _load_plugins_dir(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    try:
-        if value:
-            plugins.load_plugins_dir(value)
-        else:
-            plugins.load_default_plugins_dir()
-    except UsageError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        ctx.exit(2)
-    return value
+def _plugins_dir_argument(args: list[str]) -> str | None:
+    """The value of ``--plugins-dir`` among the group's own options (before the command)."""
+    for index, arg in enumerate(args):
+        if arg == "--plugins-dir" and index + 1 < len(args):
+            return args[index + 1]
+        if arg.startswith("--plugins-dir="):
+            return arg.partition("=")[2]
+        if not arg.startswith("-"):
+            return None  # the command name: what follows is its own
+    return None
 
 
 @click.group(cls=AkdgbenchGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -45,8 +59,6 @@ def _load_plugins_dir(ctx: click.Context, param: click.Parameter, value: str | N
 @click.option(
     "--plugins-dir",
     type=click.Path(file_okay=False),
-    callback=_load_plugins_dir,
-    is_eager=True,
     expose_value=False,
     envvar=None,
     help="Load every .py file in this directory as a plugin "
@@ -329,7 +341,8 @@ def plot_command(run_dir: str, out: str | None) -> None:
         click.echo(str(path))
 
 
-plugins.pm.hook.register_commands(cli=cli)
+# historic: plugins loaded later (the plugins directory) add their commands as they load
+plugins.pm.hook.register_commands.call_historic(kwargs={"cli": cli})
 
 
 def main() -> None:

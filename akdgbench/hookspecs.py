@@ -4,53 +4,98 @@ Registration hooks receive a ``register`` callback: call it once per thing
 your plugin provides, ``register(obj)`` (its ``name`` attribute is the name
 users type) or ``register(obj, name="other")``. Lifecycle hooks observe a run
 without changing it, so loggers (W&B, TensorBoard, Slack) are plugins too.
+
+The annotations are for a plugin author's editor and type checker; the
+classes they name are imported only while type checking, so importing this
+module stays cheap and free of cycles.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import pluggy
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import click
+    from torch_fidelity.feature_extractor_base import FeatureExtractorBase
+
+    from akdgbench.architecture import Architecture
+    from akdgbench.checkpoint_formats import CheckpointFormat
+    from akdgbench.dataset import Dataset
+    from akdgbench.executor import Executor
+    from akdgbench.method import Method
+    from akdgbench.runner import Cell
 
 hookspec = pluggy.HookspecMarker("akdgbench")
 hookimpl = pluggy.HookimplMarker("akdgbench")
 
-
-@hookspec
-def register_methods(register: Any) -> None:
-    """Register distillation methods: subclasses of :class:`akdgbench.Method`."""
+Registered = TypeVar("Registered", contravariant=True)
 
 
-@hookspec
-def register_architectures(register: Any) -> None:
-    """Register generator/discriminator families: subclasses of :class:`akdgbench.Architecture`."""
+class Register(Protocol[Registered]):
+    """The callback a registration hook receives."""
 
-
-@hookspec
-def register_datasets(register: Any) -> None:
-    """Register data sets: subclasses of :class:`akdgbench.Dataset`."""
+    def __call__(self, obj: Registered, name: str | None = None) -> None:
+        """Register ``obj`` under ``name``, by default its ``name`` attribute."""
 
 
 @hookspec
-def register_feature_extractors(register: Any) -> None:
-    """Register torch-fidelity feature extractors (``FeatureExtractorBase`` subclasses)."""
+def register_methods(register: Register[type[Method]]) -> None:
+    """Register distillation methods: subclasses of :class:`akdgbench.Method`.
+
+    :param register: call ``register(MethodClass)`` once per method.
+    """
 
 
 @hookspec
-def register_executors(register: Any) -> None:
-    """Register executors, which run the cells of a grid: :class:`akdgbench.Executor` subclasses."""
+def register_architectures(register: Register[type[Architecture]]) -> None:
+    """Register generator/discriminator families: subclasses of :class:`akdgbench.Architecture`.
+
+    :param register: call ``register(ArchitectureClass)`` once per family.
+    """
 
 
 @hookspec
-def register_commands(cli: Any) -> None:
+def register_datasets(register: Register[type[Dataset]]) -> None:
+    """Register data sets: subclasses of :class:`akdgbench.Dataset`.
+
+    :param register: call ``register(DatasetClass)`` once per data set.
+    """
+
+
+@hookspec
+def register_feature_extractors(register: Register[type[FeatureExtractorBase]]) -> None:
+    """Register torch-fidelity feature extractors (``FeatureExtractorBase`` subclasses).
+
+    :param register: call ``register(ExtractorClass, name="...")``; the name is what
+        ``--feature-extractor`` takes.
+    """
+
+
+@hookspec
+def register_executors(register: Register[type[Executor]]) -> None:
+    """Register executors, which run the cells of a grid: :class:`akdgbench.Executor` subclasses.
+
+    :param register: call ``register(ExecutorClass)`` once per executor.
+    """
+
+
+@hookspec(historic=True)
+def register_commands(cli: click.Group) -> None:
     """Add click commands to the ``akdgbench`` command group.
+
+    Historic: a plugin loaded after the group was built (``--plugins-dir``)
+    still gets this call as it registers.
 
     :param cli: the root ``click.Group``; call ``@cli.command()`` on it.
     """
 
 
 @hookspec
-def register_checkpoint_formats(register: Any) -> None:
+def register_checkpoint_formats(register: Register[type[CheckpointFormat]]) -> None:
     """Register teacher checkpoint formats, chosen by ``--teacher-checkpoint NAME:PATH``:
     subclasses of :class:`akdgbench.checkpoint_formats.CheckpointFormat`.
 
@@ -59,16 +104,16 @@ def register_checkpoint_formats(register: Any) -> None:
 
 
 @hookspec
-def on_cell_start(cell: Any, cell_dir: Any) -> None:
+def on_cell_start(cell: Cell, cell_dir: Path) -> None:
     """A cell (one teacher/student/method/seed combination) starts training.
 
     :param cell: the :class:`akdgbench.runner.Cell` being run.
-    :param cell_dir: the ``pathlib.Path`` of its directory.
+    :param cell_dir: the directory of the cell, where it checkpoints and logs.
     """
 
 
 @hookspec
-def on_train_step(cell: Any, step: int, losses: dict[str, float]) -> None:
+def on_train_step(cell: Cell | None, step: int, losses: dict[str, float]) -> None:
     """Losses were logged: called once per logging interval, not every step.
 
     :param cell: the cell being trained, or ``None`` for a teacher.
@@ -78,5 +123,9 @@ def on_train_step(cell: Any, step: int, losses: dict[str, float]) -> None:
 
 
 @hookspec
-def on_cell_end(cell: Any, row: dict[str, Any]) -> None:
-    """A cell finished, failed or diverged; ``row`` is its row in the results."""
+def on_cell_end(cell: Cell, row: dict[str, Any]) -> None:
+    """A cell finished, failed or diverged.
+
+    :param cell: the cell that ended.
+    :param row: its row in the results: status, error, metrics, efficiency numbers.
+    """

@@ -5,6 +5,8 @@ packages plug in through the ``akdgbench`` entry-point group;
 ``AKDGBENCH_LOAD_PLUGINS=a,b`` loads only those (empty: none).
 ``AKDGBENCH_PLUGINS_DIR`` or ``--plugins-dir`` (default ``./plugins``) loads
 every ``.py`` file there. ``AKDGBENCH_TRACE_HOOKS=1`` prints every hook call.
+A cell that runs in another process loads the same plugins as the process
+that planned it (:class:`PluginSelection`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+import socket
 import sys
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -47,6 +51,7 @@ BUILTIN_PLUGINS = (
 )
 
 ENTRY_POINT_GROUP = "akdgbench"
+ENTRY_POINT_SOURCE = "entry point"
 DEFAULT_PLUGINS_DIR = "plugins"
 
 # kind -> the registration hook that fills it
@@ -77,11 +82,22 @@ def _load_builtins() -> None:
         _register(importlib.import_module(module_name), module_name, "builtin")
 
 
-def _load_entry_points() -> None:
+def _allowed_entry_points() -> set[str] | None:
+    """The names ``AKDGBENCH_LOAD_PLUGINS`` allows; None allows every installed plugin."""
     wanted = os.environ.get("AKDGBENCH_LOAD_PLUGINS")
     if wanted is None and getattr(sys, "_called_from_test", False):
-        return  # tests see built-ins only, whatever is installed
-    allowed = None if wanted is None else {w.strip() for w in wanted.split(",") if w.strip()}
+        return set()  # tests see built-ins only, whatever is installed
+    return None if wanted is None else {w.strip() for w in wanted.split(",") if w.strip()}
+
+
+def _load_entry_points() -> None:
+    _load_allowed_entry_points(_allowed_entry_points())
+
+
+def _load_allowed_entry_points(allowed: set[str] | None) -> None:
+    """Load the installed plugins named in ``allowed`` (entry-point or distribution name)."""
+    if allowed is not None and not allowed:
+        return
     for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
         dist_name = entry_point.dist.name if entry_point.dist else ""
         if allowed is not None and entry_point.name not in allowed and dist_name not in allowed:
@@ -93,7 +109,7 @@ def _load_entry_points() -> None:
                 f"plugin {entry_point.name!r} from {dist_name or '?'} failed to load: "
                 f"{type(exc).__name__}: {exc}"
             ) from exc
-        _register(module, entry_point.name, f"entry point ({dist_name or '?'})")
+        _register(module, entry_point.name, f"{ENTRY_POINT_SOURCE} ({dist_name or '?'})")
 
 
 def load_plugins_dir(directory: str | Path) -> list[str]:
@@ -129,6 +145,51 @@ def load_default_plugins_dir() -> None:
         load_plugins_dir(directory)
     elif Path(DEFAULT_PLUGINS_DIR).is_dir() and not getattr(sys, "_called_from_test", False):
         load_plugins_dir(DEFAULT_PLUGINS_DIR)
+
+
+@dataclass(frozen=True)
+class PluginSelection:
+    """The plugins beyond the built-ins that a process loaded.
+
+    A cell may run in another process or on another machine (submitit,
+    SLURM); it carries the selection of the process that planned it, and
+    :func:`load_selection` makes the worker see the same plugins.
+    """
+
+    entry_points: tuple[str, ...] = ()
+    plugins_dirs: tuple[str, ...] = ()
+
+
+def loaded_plugins() -> PluginSelection:
+    """What this process loaded: its entry-point plugins and its plugins directories."""
+    return PluginSelection(
+        entry_points=tuple(
+            sorted(
+                name
+                for name, source in plugin_sources.items()
+                if source.startswith(ENTRY_POINT_SOURCE) and pm.get_plugin(name) is not None
+            )
+        ),
+        plugins_dirs=tuple(sorted(str(directory) for directory in _loaded_dirs)),
+    )
+
+
+def load_selection(selection: PluginSelection) -> None:
+    """Load exactly the entry-point plugins and the directories of ``selection``."""
+    for name, _plugin in list(pm.list_name_plugin()):
+        source = plugin_sources.get(name, "")
+        if source.startswith(ENTRY_POINT_SOURCE) and name not in selection.entry_points:
+            pm.unregister(name=name)
+    missing = {name for name in selection.entry_points if pm.get_plugin(name) is None}
+    if missing:
+        _load_allowed_entry_points(missing)
+    if not_installed := sorted(name for name in missing if pm.get_plugin(name) is None):
+        raise UsageError(
+            f"plugin(s) {', '.join(not_installed)} planned this run but are not installed "
+            f"where its cells run ({socket.gethostname()})"
+        )
+    for directory in selection.plugins_dirs:
+        load_plugins_dir(directory)
 
 
 def _enable_tracing() -> None:

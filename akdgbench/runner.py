@@ -18,7 +18,7 @@ import time
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ import filelock
 from akdgbench import defaults
 from akdgbench.collapse import is_collapsed
 from akdgbench.errors import UsageError
-from akdgbench.plugins import pm
+from akdgbench.plugins import PluginSelection, load_selection, loaded_plugins, pm
 from akdgbench.results import REAL_METHOD, TEACHER_METHOD
 from akdgbench.run_settings import MEANING_KEYS
 from akdgbench.specs import parse_spec
@@ -78,6 +78,8 @@ class CellJob:
 
     run_dir: str
     cell: Cell
+    #: the plugins of the process that made the job, loaded again wherever the cell runs
+    plugins: PluginSelection = field(default_factory=loaded_plugins)
 
 
 def expand_grid(settings: dict[str, Any]) -> list[Cell]:
@@ -123,6 +125,12 @@ def execute_cell(job: CellJob) -> dict[str, Any]:
     cell_dir = store.cell_dir(cell.cell_id)
     cell_dir.mkdir(parents=True, exist_ok=True)
     row = _cell_row(cell, settings)
+    try:
+        load_selection(job.plugins)
+    except UsageError as exc:  # e.g. the plugins directory is not on this machine
+        row.update(status="failed", error=str(exc))
+        store.write_cell_row(cell.cell_id, row)
+        return row
     pm.hook.on_cell_start(cell=cell, cell_dir=cell_dir)
     try:
         row.update(_run_cell(cell, cell_dir, settings, Path(job.run_dir)))

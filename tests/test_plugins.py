@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from akdgbench import Method, hookimpl, hookspecs, plugins
 from akdgbench.cli import cli
 from akdgbench.errors import UsageError
+from akdgbench.results import RunStore
 
 DOCS = Path(__file__).parent.parent / "docs" / "plugins.md"
 HOOK_NAMES = sorted(
@@ -104,9 +105,8 @@ def test_hook_register_commands():
             def hello():
                 click.echo("hello from a plugin")
 
-    plugins.pm.register(CommandPlugin(), name="command-plugin")
+    plugins.pm.register(CommandPlugin(), name="command-plugin")  # adds it: the hook is historic
     try:
-        plugins.pm.hook.register_commands(cli=cli)
         result = CliRunner().invoke(cli, ["hello-test"])
         assert result.exit_code == 0, result.output
         assert "hello from a plugin" in result.output
@@ -160,6 +160,54 @@ def test_plugins_dir_loads_loose_files(tmp_path):
     finally:
         plugins.pm.unregister(name="my_method")
         plugins._loaded_dirs.discard(tmp_path.resolve())
+
+
+LOOSE_COMMAND = """
+import click
+
+from akdgbench import hookimpl
+
+
+@hookimpl
+def register_commands(cli):
+    @cli.command(name="loose-hello")
+    def loose_hello():
+        \"\"\"Say hello from a loose plugin file.\"\"\"
+        click.echo("hello from a loose file")
+"""
+
+
+@pytest.fixture
+def loose_command_dir(tmp_path):
+    (tmp_path / "loose_command.py").write_text(LOOSE_COMMAND)
+    try:
+        yield tmp_path
+    finally:
+        plugins.pm.unregister(name="loose_command")
+        plugins._loaded_dirs.discard(tmp_path.resolve())
+        cli.commands.pop("loose-hello", None)
+
+
+@pytest.mark.parametrize("order", ["dir-first", "help-first"])
+def test_loose_command_from_plugins_dir_is_in_help(loose_command_dir, order):
+    dir_args = ["--plugins-dir", str(loose_command_dir)]
+    args = [*dir_args, "--help"] if order == "dir-first" else ["--help", *dir_args]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "loose-hello" in result.output
+    assert "Say hello from a loose plugin file." in result.output
+    result = CliRunner().invoke(cli, [*dir_args, "loose-hello"])
+    assert result.exit_code == 0, result.output
+    assert result.output == "hello from a loose file\n"
+
+
+def test_loose_command_from_environment_dir_is_in_help(loose_command_dir, monkeypatch):
+    monkeypatch.setenv("AKDGBENCH_PLUGINS_DIR", str(loose_command_dir))
+    result = CliRunner().invoke(cli, ["--help"])
+    assert result.exit_code == 0, result.output
+    assert "loose-hello" in result.output
+    result = CliRunner().invoke(cli, ["loose-hello"])
+    assert result.output == "hello from a loose file\n"
 
 
 def test_plugins_dir_from_environment(tmp_path, monkeypatch):
@@ -260,3 +308,90 @@ def test_plugins_command_json_lists_kinds():
 def test_unknown_name_suggests_closest():
     with pytest.raises(UsageError, match=r"unknown method 'akgd'.*did you mean 'akdg'"):
         plugins.get("method", "akgd")
+
+
+# --- plugins in every process that runs a cell ----------------------------------------------
+
+LOOSE_METHOD = '''
+from pathlib import Path
+
+import torch.nn.functional as F
+
+from akdgbench import Method, hookimpl
+
+
+class LooseL2(Method):
+    name = "loose-l2"
+    needs_teacher = True
+
+    def setup(self, ctx):
+        self.d = ctx.new_discriminator("d")
+
+    def discriminator_losses(self, step):
+        return {"d": step.adv.discriminator_loss(self.d, step.real, step.fake)}
+
+    def generator_loss(self, step):
+        return {"adv": step.adv.generator_loss(self.d, step.fake),
+                "l2": F.mse_loss(step.fake, step.teacher(step.z))}
+
+
+@hookimpl
+def register_methods(register):
+    register(LooseL2)
+
+
+@hookimpl
+def on_cell_start(cell, cell_dir):
+    Path(cell_dir, "loose-plugin-was-here").write_text(cell.method)
+'''
+
+TINY_GRID = [
+    "--dataset", "mnist5k:size=16",
+    "--teacher", "dcgan:width=0.125:d_width=0.125",
+    "--arch", "dcgan:width=0.0625:d_width=0.125",
+    "--steps", "2", "--teacher-steps", "2", "--batch-size", "16",
+    "--eval-samples", "100", "--eval-batch-size", "100", "--quiet",
+]
+
+
+def test_loose_plugin_runs_in_submitit_job_processes(tmp_path):
+    plugin_dir = tmp_path / "plugins"
+    plugin_dir.mkdir()
+    (plugin_dir / "loose_l2.py").write_text(LOOSE_METHOD)
+    out = tmp_path / "run"
+    try:
+        result = CliRunner().invoke(cli, [
+            "--plugins-dir", str(plugin_dir), "run", *TINY_GRID, "--methods", "loose-l2",
+            "--executor", "submitit:cluster=local", "--out", str(out),
+        ])
+        assert result.exit_code == 0, result.output
+    finally:
+        plugins.pm.unregister(name="loose_l2")
+        plugins._loaded_dirs.discard(plugin_dir.resolve())
+    rows = {row["method"]: row for row in RunStore(out).rows()}
+    assert rows["loose-l2"]["status"] == "done", rows["loose-l2"]
+    cell_dir = RunStore(out).cell_dir(rows["loose-l2"]["cell_id"])
+    assert (cell_dir / "loose-plugin-was-here").read_text() == "loose-l2"
+    assert (out / "submitit").is_dir()  # the cells ran in job processes, not here
+
+
+def test_a_worker_loads_the_entry_points_of_the_planner(monkeypatch):
+    entry_point = _FakeEntryPoint("fake-ep", _entry_point_module(), "akdgbench-fake")
+    monkeypatch.setattr(metadata, "entry_points", lambda group: [entry_point])
+    assert plugins.loaded_plugins().entry_points == ()  # tests load no installed plugin
+    try:
+        plugins.load_selection(plugins.PluginSelection(entry_points=("fake-ep",)))
+        assert "ep-method" in plugins.get_registry("method")
+        assert plugins.loaded_plugins().entry_points == ("fake-ep",)
+        plugins.load_selection(plugins.PluginSelection())  # the planner filtered it out
+        assert "ep-method" not in plugins.get_registry("method")
+        with pytest.raises(UsageError, match="not-here planned this run but are not installed"):
+            plugins.load_selection(plugins.PluginSelection(entry_points=("not-here",)))
+    finally:
+        if plugins.pm.get_plugin("fake-ep") is not None:
+            plugins.pm.unregister(name="fake-ep")
+
+
+def test_a_worker_without_the_plugins_dir_fails_in_one_line(tmp_path):
+    with pytest.raises(UsageError, match="plugins directory .* does not exist"):
+        plugins.load_selection(plugins.PluginSelection(plugins_dirs=(str(tmp_path / "gone"),)))

@@ -30,15 +30,23 @@ def _require_submitit():
 
 
 def _resumable(function: Callable[[Item], Result]):
+    from akdgbench.plugins import load_selection, loaded_plugins  # the plugins import this module
+
     submitit = _require_submitit()
 
     class ResumableCell(submitit.helpers.Checkpointable):
-        """Requeued as the same call on preemption; the cell continues from its checkpoint."""
+        """Requeued as the same call on preemption; the cell continues from its checkpoint.
+
+        The job process loads the plugins of the submitting one before it
+        calls ``function``, so names from ``./plugins`` resolve there too.
+        """
 
         def __init__(self, function: Callable[[Item], Result]) -> None:
             self.function = function
+            self.plugins = loaded_plugins()
 
         def __call__(self, item: Item) -> Result:
+            load_selection(self.plugins)
             return self.function(item)
 
     return ResumableCell(function)
