@@ -94,6 +94,10 @@ def sync_errors_in_steps(monkeypatch):
         ("akdg", {"precision": "bf16", "ema": 0.999, "channels_last": True}),
         ("mse:adv_weight=0.5", {"loss": "wgan-gp"}),
         ("lit", {}),
+        ("feature-kd", {"compile": True}),  # stage outputs from a compiled stage_outputs
+        ("tinygan", {"precision": "bf16"}),
+        ("ssgc", {}),
+        ("dcd", {"channels_last": True}),
     ],
 )
 def test_training_steps_make_no_host_sync(tmp_path, sync_errors_in_steps, method, overrides):
@@ -101,15 +105,17 @@ def test_training_steps_make_no_host_sync(tmp_path, sync_errors_in_steps, method
     settings = TrainSettings(steps=steps, batch_size=BATCH_SIZE, device="cuda", log_every=5,
                              checkpoint_every=0, **overrides)
     distils = make_method(method).needs_teacher
-    teacher = None
+    teacher = teacher_discriminator = None
     if distils:
         torch.manual_seed(1)
         teacher = make_architecture(TEACHER, role="teacher").build_generator(RESOLUTION, 1)
+        teacher_discriminator = make_architecture(TEACHER, role="teacher").build_discriminator(
+            RESOLUTION, 1)
     outcome = train(
         dataset=make_dataset("epoch-images", tmp_path), student_arch=make_architecture(STUDENT),
         method=make_method(method), settings=settings, out_dir=tmp_path / "run",
         teacher=teacher,
         teacher_arch=make_architecture(TEACHER, role="teacher") if distils else None,
-        progress=False)
+        teacher_discriminator=teacher_discriminator, progress=False)
     assert outcome.status == "done", outcome.error
     assert sync_errors_in_steps == list(range(WARMUP_STEPS, steps))
