@@ -70,3 +70,14 @@ def test_feature_methods_refuse_an_mlp_student_of_a_dcgan_teacher_naming_both(tm
 
 def test_ssgc_trains_an_mlp_student_against_the_dcgan_teacher_discriminator(tmp_path, dataset):
     assert run(tmp_path, dataset, "ssgc", student="mlp:hidden=32:z_dim=16").status == "done"
+
+
+def test_plugins_command_lists_the_methods_beyond_the_paper():
+    from click.testing import CliRunner
+
+    from akdgbench.cli import cli
+
+    result = CliRunner().invoke(cli, ["plugins"])
+    assert result.exit_code == 0, result.output
+    for name in ("feature-kd", "tinygan", "ssgc", "dcd"):
+        assert name in result.output
