@@ -99,6 +99,24 @@ def plugins_command(as_json: bool) -> None:
             click.echo(f"    hooks: {', '.join(other_hooks)}")
 
 
+#: former ``run`` flags, now options of the submitit executor's spec
+MOVED_EXECUTOR_FLAGS = {
+    "--slurm-partition": "partition",
+    "--gpus-per-job": "gpus_per_job",
+    "--timeout-min": "timeout_min",
+    "--array-parallelism": "array_parallelism",
+}
+
+
+def _refuse_moved_flag(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        flag = param.opts[0]
+        raise UsageError(
+            f"{flag} is now an option of the executor: "
+            f"--executor submitit:{MOVED_EXECUTOR_FLAGS[flag]}={value}"
+        )
+
+
 def _run_options(function):
     """The options of ``run``; None means 'not given', so the suite's value applies."""
     options = [
@@ -186,11 +204,15 @@ def _run_options(function):
             envvar="AKDGBENCH_DATA",
             help="Where data sets live (default ~/.cache/akdgbench/data).",
         ),
-        click.option("--executor", help="local (default) or submitit[:cluster=local|slurm|debug]."),
-        click.option("--slurm-partition", help="submitit: SLURM partition."),
-        click.option("--gpus-per-job", type=int, help="submitit: GPUs per cell."),
-        click.option("--timeout-min", type=int, help="submitit: job time limit."),
-        click.option("--array-parallelism", type=int, help="submitit: jobs running at once."),
+        click.option(
+            "--executor",
+            help="local (default) or submitit, with the executor's own options, e.g. "
+            "submitit:cluster=slurm:partition=gpu:gpus_per_job=1:timeout_min=600.",
+        ),
+        *(
+            click.option(flag, hidden=True, expose_value=False, callback=_refuse_moved_flag)
+            for flag in MOVED_EXECUTOR_FLAGS
+        ),
         click.option(
             "--skip-incompatible",
             is_flag=True,
@@ -217,14 +239,6 @@ def _run_options(function):
     return function
 
 
-EXECUTOR_FLAGS = {
-    "slurm_partition": "partition",
-    "gpus_per_job": "gpus_per_job",
-    "timeout_min": "timeout_min",
-    "array_parallelism": "array_parallelism",
-}
-
-
 @cli.command(name="run")
 @_run_options
 def run_command(suite: str | None, out: str | None, **options) -> None:
@@ -239,16 +253,12 @@ def run_command(suite: str | None, out: str | None, **options) -> None:
       akdgbench run                                    # quick suite: digits, ~6 min on 2 cores
       akdgbench run --methods akdg,mse --arch sngan    # two methods, SNGAN students
       akdgbench run --suite digits --out results/digits
-      akdgbench run --suite paper-cifar10 --executor submitit --slurm-partition gpu
+      akdgbench run --suite paper-cifar10 --executor submitit:partition=gpu:gpus_per_job=1
     """
     from akdgbench.run_settings import resolve_settings
     from akdgbench.runner import run_grid
 
-    given = {name: options.pop(flag) for flag, name in EXECUTOR_FLAGS.items()}
-    executor_options = {name: value for name, value in given.items() if value is not None}
     settings = resolve_settings(suite, options)
-    if executor_options:
-        settings["executor_options"] = {**settings["executor_options"], **executor_options}
     summary = run_grid(settings, out=out, echo=lambda text: click.echo(text, err=True))
     if summary.table:
         click.echo(summary.table)
