@@ -13,34 +13,17 @@ def critic(scale):
     return lambda images: scale * images.flatten(1).sum(1)
 
 
-class Context:
-    def __init__(self):
-        self.created = []
-
-    def new_discriminator(self, name, arch=None):
-        self.created.append((name, arch))
-        return critic({"d": 2.0, "d_kd": -0.5}[name])
-
-
-class Step:
-    def __init__(self):
-        self.adv = HingeLoss()
-        self.real = torch.tensor([[[[0.5, -0.2]]], [[[0.1, 0.3]]]])
-        self.fake = torch.tensor([[[[-0.4, 0.9]]], [[[0.7, 0.2]]]])
-        self.teacher_images = torch.tensor([[[[0.8, 0.8]]], [[[-0.6, 0.1]]]])
-        self.samples_drawn = 0
-
-    def teacher_sample(self):
-        self.samples_drawn += 1
-        return self.teacher_images
-
-
-def test_losses_match_the_formulas():
+def test_losses_match_the_formulas(fake_context, fake_step):
     method = AKDG(**{"lambda": "0.3"})
-    ctx = Context()
+    ctx = fake_context({"d": critic(2.0), "d_kd": critic(-0.5)})
     method.setup(ctx)
     assert ctx.created == [("d", None), ("d_kd", None)]  # D_kd: the student's discriminator type
-    step = Step()
+    step = fake_step(
+        adv=HingeLoss(),
+        real=torch.tensor([[[[0.5, -0.2]]], [[[0.1, 0.3]]]]),
+        fake=torch.tensor([[[[-0.4, 0.9]]], [[[0.7, 0.2]]]]),
+        teacher_images=torch.tensor([[[[0.8, 0.8]]], [[[-0.6, 0.1]]]]),
+    )
 
     losses = method.discriminator_losses(step)
     d_real, d_fake = 2.0 * torch.tensor([0.3, 0.4]), 2.0 * torch.tensor([0.5, 0.9])

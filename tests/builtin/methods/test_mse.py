@@ -18,33 +18,29 @@ class Linear(Generator):
         self.layer_count = 1
 
 
-class Context:
-    def __init__(self):
-        self.created = []
-
-    def new_discriminator(self, name, arch=None):
-        self.created.append(name)
-        return lambda images: 3.0 * images.flatten(1).mean(1)
+def mean_critic(images):
+    return 3.0 * images.flatten(1).mean(1)
 
 
-class Step:
-    def __init__(self):
-        self.adv = HingeLoss()
-        self.z = torch.tensor([[1.0, 2.0], [3.0, -1.0]])
-        self.fake = torch.tensor([[[[0.2, -0.1, 0.4]]], [[[0.0, 0.5, -0.3]]]])
-        self.teacher_inputs = []
-
-    def teacher(self, z):
-        self.teacher_inputs.append(z)
-        return torch.tanh(z.sum(1)).reshape(-1, 1, 1, 1).expand(-1, 1, 1, 3)
+def teacher(z):
+    return torch.tanh(z.sum(1)).reshape(-1, 1, 1, 1).expand(-1, 1, 1, 3)
 
 
-def test_generator_loss_is_the_pixel_mse_for_the_same_latent():
+@pytest.fixture
+def step(fake_step):
+    return fake_step(
+        adv=HingeLoss(),
+        z=torch.tensor([[1.0, 2.0], [3.0, -1.0]]),
+        fake=torch.tensor([[[[0.2, -0.1, 0.4]]], [[[0.0, 0.5, -0.3]]]]),
+        teacher=teacher,
+    )
+
+
+def test_generator_loss_is_the_pixel_mse_for_the_same_latent(fake_context, step):
     method = MSE()
-    ctx = Context()
+    ctx = fake_context({"d": mean_critic})
     method.setup(ctx)
-    assert ctx.created == []  # adv_weight 0: no discriminator at all
-    step = Step()
+    assert ctx.created_names == []  # adv_weight 0: no discriminator at all
     losses = method.generator_loss(step)
     assert step.teacher_inputs == [step.z] and step.teacher_inputs[0] is step.z
     target = torch.tanh(step.z.sum(1)).reshape(-1, 1, 1, 1).expand(-1, 1, 1, 3)
@@ -53,12 +49,11 @@ def test_generator_loss_is_the_pixel_mse_for_the_same_latent():
     assert method.discriminator_losses(step) == {}
 
 
-def test_joint_variant_adds_the_weighted_adversarial_term():
+def test_joint_variant_adds_the_weighted_adversarial_term(fake_context, step):
     method = MSE(adv_weight="0.5")
-    ctx = Context()
+    ctx = fake_context({"d": mean_critic})
     method.setup(ctx)
-    assert ctx.created == ["d"]
-    step = Step()
+    assert ctx.created_names == ["d"]
     step.real = torch.ones(2, 1, 1, 3) * 0.1
     losses = method.generator_loss(step)
     d_fake = 3.0 * step.fake.flatten(1).mean(1)

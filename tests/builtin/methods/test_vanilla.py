@@ -7,6 +7,9 @@ from torch import nn
 from akdgbench.builtin.methods.vanilla import Vanilla
 from akdgbench.losses import HingeLoss, NonSaturatingLoss
 
+REAL = torch.tensor([[[[0.5, -0.2]]], [[[0.1, 0.3]]]])
+FAKE = torch.tensor([[[[-0.4, 0.9]]], [[[0.7, 0.2]]]])
+
 
 class SumCritic(nn.Module):
     """D(x) = scale * sum of pixels: easy to compute by hand."""
@@ -19,36 +22,19 @@ class SumCritic(nn.Module):
         return self.scale * images.flatten(1).sum(1)
 
 
-class Context:
-    def __init__(self, *critics):
-        self.critics = list(critics)
-        self.created = []
-
-    def new_discriminator(self, name, arch=None):
-        self.created.append((name, arch))
-        return self.critics.pop(0)
-
-
-class Step:
-    def __init__(self, adv):
-        self.adv = adv
-        self.real = torch.tensor([[[[0.5, -0.2]]], [[[0.1, 0.3]]]])
-        self.fake = torch.tensor([[[[-0.4, 0.9]]], [[[0.7, 0.2]]]])
-
-
-def test_losses_match_the_formulas():
+def test_losses_match_the_formulas(fake_context, fake_step):
     critic = SumCritic(2.0)
-    ctx = Context(critic)
+    ctx = fake_context({"d": critic})
     method = Vanilla()
     method.setup(ctx)
     assert ctx.created == [("d", None)]
     assert not Vanilla.needs_teacher
 
-    step = Step(HingeLoss())
+    step = fake_step(adv=HingeLoss(), real=REAL, fake=FAKE)
     d_real, d_fake = 2.0 * torch.tensor([0.3, 0.4]), 2.0 * torch.tensor([0.5, 0.9])
     expected_d = F.relu(1 - d_real).mean() + F.relu(1 + d_fake).mean()
     assert torch.allclose(method.discriminator_losses(step)["d"], expected_d)
     assert torch.allclose(method.generator_loss(step), -d_fake.mean())
 
-    step = Step(NonSaturatingLoss())
+    step = fake_step(adv=NonSaturatingLoss(), real=REAL, fake=FAKE)
     assert torch.allclose(method.generator_loss(step), F.softplus(-d_fake).mean())
