@@ -427,13 +427,16 @@ class _Trainer:
         step = TrainStep(self, index, discriminator_phase=True)
         with self.autocast():
             losses = self.method.discriminator_losses(step)
-        if set(losses) != set(self.discriminators):
+        if not set(losses) <= set(self.discriminators):
             raise UsageError(
                 f"method {self.method.name!r} returned discriminator losses "
                 f"{sorted(losses)} for discriminators {sorted(self.discriminators)}")
-        self._apply(sum(losses.values()), self.discriminator_params,
-                    [d.optimizer for d in self.discriminators.values()],
-                    self.scalers["discriminator"])
+        if not losses:  # every discriminator sits this step out (e.g. lit's phase 1)
+            return
+        training = [self.discriminators[name] for name in losses]
+        self._apply(sum(losses.values()),
+                    [p for d in training for p in d.module.parameters()],
+                    [d.optimizer for d in training], self.scalers["discriminator"])
         self.log.record(index + 1, {f"d.{name}": loss for name, loss in losses.items()})
 
     def _generator_step(self, index: int) -> None:

@@ -126,7 +126,10 @@ class Method:
         """Build the method's extra parts (discriminators, adapters) through ``ctx``."""
 
     def discriminator_losses(self, step: Step) -> dict[str, torch.Tensor]:
-        """One loss per discriminator created in ``setup``, keyed by its name ({} if none)."""
+        """One loss per discriminator that trains this step, keyed by its name.
+
+        A discriminator left out sits the step out ({} when none trains).
+        """
         return {}
 
     def generator_loss(self, step: Step) -> torch.Tensor | dict[str, torch.Tensor]:

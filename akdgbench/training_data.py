@@ -88,8 +88,11 @@ class RealBatches:
         return batch
 
     def _next_in_memory(self) -> torch.Tensor:
-        if self._images is None:
-            self._images = self.train_set.images.to(self.device, torch.float32)
+        if self._images is None:  # may happen mid-run (lit reads no real image in phase 1)
+            images = self.train_set.images
+            if self.device.type == "cuda":  # a pageable copy would make the host wait
+                images = images.pin_memory()
+            self._images = images.to(self.device, non_blocking=True).to(torch.float32)
         if self._order is None:
             order = epoch_permutation(self.size, self.seed, self.epoch)
             if self.device.type == "cuda":  # a pageable copy would make the host wait each epoch

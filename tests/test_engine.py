@@ -452,3 +452,12 @@ def test_compiled_run_trains(tmp_path):
     outcome = run(tmp_path, "akdg", steps=2, compile=True)
     assert outcome.status == "done"
     assert torch.isfinite(outcome.generator(torch.randn(2, 8))).all()
+
+
+def test_a_discriminator_left_out_of_the_losses_sits_the_step_out(tmp_path):
+    """lit's phase 1 returns no discriminator loss: its D is neither stepped nor changed."""
+    run(tmp_path, "lit:lit_fraction=1.0", steps=2)
+    saved = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
+    assert set(saved["modules"]["discriminators"]) == {"d"}
+    assert saved["optimizers"]["discriminators"]["d"]["state"] == {}  # Adam never stepped
+    assert not any(key.startswith("d.") for key in read_log(tmp_path / "train_log.csv")[0])

@@ -94,6 +94,7 @@ def sync_errors_in_steps(monkeypatch):
         ("akdg", {"precision": "bf16", "ema": 0.999, "channels_last": True}),
         ("mse:adv_weight=0.5", {"loss": "wgan-gp"}),
         ("lit", {}),
+        ("lit", {"precision": "fp16"}),  # its discriminator sits phase 1 out under the scaler
         ("feature-kd", {"compile": True}),  # stage outputs from a compiled stage_outputs
         ("tinygan", {"precision": "bf16"}),
         ("ssgc", {}),

@@ -93,15 +93,7 @@ class LIT(Method):
 
     def discriminator_losses(self, step) -> dict[str, torch.Tensor]:
         if self.in_phase_one(step):
-            # The engine asks every discriminator for a loss at every step. This constant
-            # reaches no weight of D: D gets no gradient, its optimizer skips it (no Adam
-            # state, no step count) and D is never run, so it is untouched until phase 2.
-            # fp16's gradient scaler refuses an optimizer step without gradients.
-            if (torch.is_autocast_enabled("cuda")
-                    and torch.get_autocast_dtype("cuda") == torch.float16):
-                raise UsageError("method 'lit' cannot train with precision fp16 (its "
-                                 "discriminator sits out phase 1); use bf16 or fp32")
-            return {"d": torch.zeros((), device=self.device, requires_grad=True)}
+            return {}  # D sits phase 1 out: never run, no gradient, no optimizer step
         return {"d": step.adv.discriminator_loss(self.d, step.real, step.fake)}
 
     def generator_loss(self, step) -> dict[str, torch.Tensor]:

@@ -208,9 +208,8 @@ def test_phase_two_is_the_adversarial_loss_of_the_stitched_student():
 def test_phase_one_gives_the_discriminator_no_gradient():
     teacher, student = flat(4, 6, 3), flat(4, 2, 3)
     method, ctx = setup(teacher, student)
-    d = ctx.discriminators["d"]
-    (loss,) = method.discriminator_losses(Step(0.49, student, teacher)).values()
-    assert torch.autograd.grad(loss, list(d.parameters()), allow_unused=True) == (None, None)
+    assert "d" in ctx.discriminators
+    assert method.discriminator_losses(Step(0.49, student, teacher)) == {}  # D sits it out
 
 
 @pytest.mark.parametrize(
