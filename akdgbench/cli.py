@@ -162,11 +162,27 @@ def _run_options(function):
         click.option("--n-dis", type=int, help="Discriminator steps per generator step."),
         click.option("--lr-decay", type=click.Choice(["none", "linear"])),
         click.option("--ema", type=float, help="EMA decay of the student's weights (0 = off)."),
-        click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"])),
+        click.option(
+            "--precision",
+            metavar="auto|fp32|bf16|fp16",
+            help="Training precision (default auto: bf16 where the hardware runs it "
+            "natively, else fp32). `akdgbench info` shows what auto picks here.",
+        ),
         click.option(
             "--compile/--no-compile", "compile", default=None, help="torch.compile the networks."
         ),
-        click.option("--channels-last/--no-channels-last", "channels_last", default=None),
+        click.option(
+            "--channels-last",
+            metavar="auto|on|off",
+            help="Channels-last memory format (default auto: on for CPUs and for bf16/fp16 "
+            "on GPUs).",
+        ),
+        click.option(
+            "--jobs",
+            metavar="N|auto",
+            help="Cells side by side on this machine (local executor; default auto: one "
+            "per GPU, else one per CPU core, each capped to its share of threads).",
+        ),
         click.option("--device", help="auto (CUDA when present), cpu, cuda or cuda:N."),
         click.option("--checkpoint-every", type=int, help="Steps between checkpoints."),
         click.option("--log-every", type=int, help="Steps between loss logs."),
@@ -252,7 +268,8 @@ def run_command(suite: str | None, out: str | None, **options) -> None:
     Examples:
       akdgbench run                                    # quick suite: digits, ~6 min on 2 cores
       akdgbench run --methods akdg,mse --arch sngan    # two methods, SNGAN students
-      akdgbench run --suite digits --out results/digits
+      akdgbench run --suite digits --out results/digits --jobs 2
+      akdgbench run --precision fp32 --channels-last off   # override the auto fast paths
       akdgbench run --suite paper-cifar10 --executor submitit:partition=gpu:gpus_per_job=1
     """
     from akdgbench.run_settings import resolve_settings
@@ -269,6 +286,44 @@ def run_command(suite: str | None, out: str | None, **options) -> None:
     )
     if summary.failed:
         sys.exit(1)
+
+
+@cli.command(name="info")
+@click.option("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def info_command(device: str, as_json: bool) -> None:
+    """The machine as akdgbench sees it and the fast paths `auto` picks on it.
+
+    Paste its output into a bug report.
+
+    \b
+    Examples:
+      akdgbench info
+      akdgbench info --device cpu --json
+    """
+    import platform
+
+    from akdgbench.hardware import default_jobs, describe_fast_paths, detect, resolve_fast_paths
+
+    machine = detect()
+    resolved, record = resolve_fast_paths(
+        {"device": device, "precision": "auto", "channels_last": "auto"}
+    )
+    jobs = default_jobs(torch_device(record["device"]), machine)
+    if as_json:
+        click.echo(json.dumps({"akdgbench": __version__, "python": platform.python_version(),
+                               **record, "jobs_auto": jobs}, indent=2))
+        return
+    click.echo(f"akdgbench {__version__}, python {platform.python_version()}")
+    for line in [*machine.describe(), *describe_fast_paths(record)]:
+        click.echo(line)
+    click.echo(f"jobs: auto runs {jobs} cell(s) side by side")
+
+
+def torch_device(name: str):
+    import torch
+
+    return torch.device(name)
 
 
 @cli.command(name="suites")

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from akdgbench.errors import UsageError
+from akdgbench.hardware import PRECISION_CHOICES, parse_channels_last, parse_jobs
 from akdgbench.specs import split_specs
 from akdgbench.suites import DEFAULT_SUITE, load_suite
 
@@ -38,9 +39,9 @@ RUN_DEFAULTS: dict[str, Any] = {
     "n_dis": None,
     "lr_decay": None,
     "ema": 0.0,
-    "precision": "fp32",
+    "precision": "auto",  # bf16 where the hardware runs it natively, else fp32 (hardware.py)
     "compile": False,
-    "channels_last": False,
+    "channels_last": "auto",
     "device": "auto",
     "checkpoint_every": 500,
     "log_every": 50,
@@ -58,6 +59,7 @@ RUN_DEFAULTS: dict[str, Any] = {
     # where and how
     "data_root": None,
     "executor": "local",
+    "jobs": "auto",  # cells side by side (the local executor): one per core or GPU
     "executor_options": {},
     "quiet": False,
     "rerun_failed": False,
@@ -160,8 +162,11 @@ def resolve_settings(suite: str | None, overrides: dict[str, Any]) -> dict[str, 
     if settings["teacher_per_seed"] and settings["teacher_checkpoint"]:
         raise UsageError("teacher-per-seed trains a teacher per seed; it cannot be combined "
                          "with teacher-checkpoint")
-    if settings["precision"] not in ("fp32", "bf16", "fp16"):
-        raise UsageError(f"precision must be fp32, bf16 or fp16, not {settings['precision']!r}")
+    if settings["precision"] not in PRECISION_CHOICES:
+        raise UsageError(f"precision must be one of {', '.join(PRECISION_CHOICES)}, "
+                         f"not {settings['precision']!r}")
+    settings["channels_last"] = parse_channels_last(settings["channels_last"])
+    settings["jobs"] = parse_jobs(settings["jobs"])
     for key in GRID_KEYS:
         if not settings[key]:
             raise UsageError(f"the grid is empty: --{key} names nothing")

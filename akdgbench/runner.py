@@ -80,6 +80,8 @@ class CellJob:
     cell: Cell
     #: the plugins of the process that made the job, loaded again wherever the cell runs
     plugins: PluginSelection = field(default_factory=loaded_plugins)
+    #: per-step progress bars (off when cells run side by side and would garble each other)
+    progress: bool = True
 
 
 def expand_grid(settings: dict[str, Any]) -> list[Cell]:
@@ -117,10 +119,15 @@ def _method_needs_teacher(method_spec: str) -> bool:
 
 def execute_cell(job: CellJob) -> dict[str, Any]:
     """Train (or resume) and evaluate one cell. Returns its row; a failing cell is a row too."""
+    from akdgbench.hardware import resolve_fast_paths
     from akdgbench.results import RunStore
 
     store = RunStore(job.run_dir)
     settings = store.read_config()["settings"]
+    if settings["precision"] == "auto" or settings["channels_last"] == "auto":
+        settings, _ = resolve_fast_paths(settings)  # a remote executor: decided where it runs
+    if not job.progress:
+        settings = {**settings, "quiet": True}
     cell = job.cell
     cell_dir = store.cell_dir(cell.cell_id)
     cell_dir.mkdir(parents=True, exist_ok=True)
@@ -461,13 +468,15 @@ def run_grid(settings: dict[str, Any], out: str | None = None, echo=print) -> Ru
     from akdgbench.results import RunStore
     from akdgbench.tables import has_finished_cell, render_table, write_tables
 
+    settings, machine = _fast_paths_here(settings)
     validate_cells(expand_grid(settings), settings)
     run_dir = prepare_run_dir(out)
     store = RunStore(run_dir)
     with run_dir_lock(run_dir):
         settings = merge_config(store, settings, MEANING_KEYS)
         store.write_config(
-            {"format_version": RUN_FORMAT_VERSION, "settings": settings_snapshot(settings)}
+            {"format_version": RUN_FORMAT_VERSION, "settings": settings_snapshot(settings),
+             "machine": machine}
         )
         cells = expand_grid(settings)
         for cell_id, reason in validate_cells(cells, settings).items():
@@ -484,17 +493,21 @@ def run_grid(settings: dict[str, Any], out: str | None = None, echo=print) -> Ru
         todo, skipped = cells_to_run(cells, rows, settings["rerun_failed"])
         echo(f"run directory: {run_dir} ({len(todo)} to run, {len(skipped)} already finished)")
         executor = _make_executor(settings, run_dir)
+        for line in _describe_machine(machine, executor):
+            echo(line)
         done = failed = 0
-        jobs = [CellJob(str(run_dir), cell) for cell in _teachers_first(todo)]
-        with _overall_progress(len(jobs), settings["quiet"]) as bar:
-            for job, row in executor.map(execute_cell, jobs):
-                store.collect()
-                ok = row.get("status") == "done"
-                done += ok
-                failed += not ok
-                bar.update(1)
-                if not ok:
-                    bar.write(f"{row.get('status')}: {job.cell.label()}: {row.get('error')}")
+        with _overall_progress(len(todo), settings["quiet"]) as bar:
+            for wave in _waves(todo):
+                side_by_side = min(getattr(executor, "jobs", 1), len(wave)) > 1
+                jobs = [CellJob(str(run_dir), cell, progress=not side_by_side) for cell in wave]
+                for job, row in executor.map(execute_cell, jobs):
+                    store.collect()
+                    ok = row.get("status") == "done"
+                    done += ok
+                    failed += not ok
+                    bar.update(1)
+                    if not ok:
+                        bar.write(f"{row.get('status')}: {job.cell.label()}: {row.get('error')}")
         rows = store.collect()
         table = render_table(rows) if has_finished_cell(rows) else ""
         if table:
@@ -511,11 +524,54 @@ def _make_executor(settings: dict[str, Any], run_dir: Path):
     executor_cls = get("executor", parse_spec(settings["executor"]).name)
     if "folder" in executor_cls.options:  # job logs live with the run
         options.setdefault("folder", str(run_dir / "submitit"))
+    if "jobs" in executor_cls.options:
+        options.setdefault("jobs", _jobs(settings))
     return make_executor(settings["executor"], **options)
 
 
-def _teachers_first(cells: list[Cell]) -> list[Cell]:
-    return sorted(cells, key=lambda cell: 0 if cell.is_reference else 1)
+def _jobs(settings: dict[str, Any]) -> int:
+    from akdgbench.hardware import default_jobs, detect
+
+    if settings["jobs"] != "auto":
+        return settings["jobs"]
+    return default_jobs(resolve_device(settings["device"]), detect())
+
+
+def _fast_paths_here(settings: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """Precision and memory format decided for this machine when cells run here.
+
+    Remote executors keep ``auto``: each cell decides where it runs.
+    """
+    from akdgbench.hardware import resolve_fast_paths
+
+    if not _make_executor(settings, Path(".")).in_process:
+        return settings, None
+    return resolve_fast_paths(settings)
+
+
+def _describe_machine(machine: dict[str, Any] | None, executor) -> list[str]:
+    from akdgbench.hardware import describe_fast_paths, detect
+
+    lines = detect().describe()
+    if machine:
+        lines += describe_fast_paths(machine)
+    jobs = getattr(executor, "jobs", None)
+    if jobs:
+        lines.append(f"jobs: {jobs} side by side" if jobs > 1 else "jobs: 1 (cells in turn)")
+    return lines
+
+
+def _waves(cells: list[Cell]) -> list[list[Cell]]:
+    """Real-data rows, then teachers (students need them), then students; empty waves dropped.
+
+    A wave of one cell runs in this process with all its threads.
+    """
+    waves = [
+        [cell for cell in cells if cell.method == REAL_METHOD],
+        [cell for cell in cells if cell.method == TEACHER_METHOD],
+        [cell for cell in cells if not cell.is_reference],
+    ]
+    return [wave for wave in waves if wave]
 
 
 @contextmanager

@@ -18,6 +18,7 @@ from click.testing import CliRunner
 
 from akdgbench import Method, hookimpl, plugins
 from akdgbench.cli import cli
+from akdgbench.hardware import available_cores, detect
 from akdgbench.results import RunStore
 
 TINY = [
@@ -27,6 +28,9 @@ TINY = [
     "--steps", "4", "--teacher-steps", "6", "--batch-size", "16",
     "--eval-samples", "200", "--eval-batch-size", "100",
     "--checkpoint-every", "2", "--log-every", "2", "--quiet",
+    # cells in this process: the plugins these tests register in code (pm.register) exist
+    # only here; worker processes load entry points and plugin directories
+    "--jobs", "1",
 ]
 
 
@@ -208,6 +212,11 @@ def test_incompatible_run_dir_version(tmp_path):
     (["--steps", "0"], "steps must be a positive integer"),
     (["--dataset", "folder:path=/does/not/exist"], "does not exist"),
     (["--precision", "fp16", "--device", "cpu"], "fp16"),
+    (["--precision", "fp8"], "precision must be one of auto, fp32, bf16, fp16"),
+    (["--jobs", "0"], "jobs must be auto or a positive integer"),
+    (["--jobs", "-1"], "jobs must be auto or a positive integer"),
+    (["--jobs", "abc"], "jobs must be auto or a positive integer"),
+    (["--channels-last", "maybe"], "channels-last must be auto, on or off"),
     (["--feature-extractor", "inceptoin"], "did you mean"),
     (["--executor", "slurmy"], "unknown executor"),
 ])
@@ -267,23 +276,33 @@ def on_train_step(cell, step, losses):
 '''
 
 
-def test_interrupted_grid_resumes_to_the_same_rows(tmp_path):
-    """Kill a process mid-cell (after a checkpoint), rerun, compare with an uninterrupted run."""
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_interrupted_grid_resumes_to_the_same_rows(tmp_path, jobs):
+    """Kill a process mid-cell (after a checkpoint), rerun, compare with an uninterrupted run.
+
+    With cells side by side the killed process is a worker: the run stops with one
+    line saying so, and the rerun resumes like after any other interruption.
+    """
     (tmp_path / "plugins").mkdir()
     (tmp_path / "plugins" / "killer.py").write_text(KILLER_PLUGIN)
-    args = [*TINY, "--methods", "vanilla,akdg", "--steps", "6", "--seeds", "1"]
+    args = [*TINY, "--methods", "vanilla,akdg", "--steps", "6", "--seeds", "1", "--jobs", jobs]
     env = {**os.environ, "KILL_MARKER": str(tmp_path / "killed"), "AKDGBENCH_LOAD_PLUGINS": ""}
     command = [sys.executable, "-m", "akdgbench.cli", "--plugins-dir", str(tmp_path / "plugins"),
                "run", *args]
     first = subprocess.run([*command, "--out", str(tmp_path / "a")], env=env,
                            capture_output=True, text=True)
-    assert first.returncode == 9, first.stderr
-    assert rows_by_method(tmp_path / "a")["vanilla"]["status"] == "done"
+    if jobs == "1":
+        assert first.returncode == 9, first.stderr
+        assert rows_by_method(tmp_path / "a")["vanilla"]["status"] == "done"
+    else:
+        assert first.returncode == 2, first.stderr
+        assert "worker process died" in first.stderr and "Traceback" not in first.stderr
     assert "akdg" not in rows_by_method(tmp_path / "a")
     resumed = subprocess.run([*command, "--out", str(tmp_path / "a")], env=env,
                              capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr
-    assert "1 to run" in resumed.stderr
+    if jobs == "1":
+        assert "1 to run" in resumed.stderr
 
     clean = CliRunner().invoke(cli, ["run", *args, "--out", str(tmp_path / "b")])
     assert clean.exit_code == 0, clean.output
@@ -389,3 +408,42 @@ def test_missing_inception_weights_offline(tmp_path, monkeypatch):
     assert result.exit_code == 2, result.output
     assert "weights-inception-2015-12-05-6726825d.pth" in result.output
     assert "--inception-weights" in result.output
+
+
+def test_cells_side_by_side_match_a_serial_run_bit_for_bit(tmp_path):
+    """--jobs 2 gives the rows and weights of a serial run with the same threads per cell.
+
+    Floating-point sums depend on the thread count, so the serial run uses each
+    worker's share of the cores; the teacher (a wave of one) trains in this process.
+    """
+    threads_before = torch.get_num_threads()
+    args = ["--methods", "vanilla,mse", "--seeds", "2", "--precision", "fp32"]
+    torch.set_num_threads(max(1, available_cores() // 2))
+    try:
+        serial = run([*args, "--jobs", "1"], tmp_path / "serial")
+        side_by_side = run([*args, "--jobs", "2"], tmp_path / "parallel")
+    finally:
+        torch.set_num_threads(threads_before)
+    assert serial.exit_code == 0, serial.output
+    assert side_by_side.exit_code == 0, side_by_side.output
+    keys = ["cell_id", "status", "params", "fid", "is_mean", "kid_mean"]
+    frame = lambda out: (pd.DataFrame(RunStore(out).rows())[keys]  # noqa: E731
+                         .sort_values("cell_id").reset_index(drop=True))
+    pd.testing.assert_frame_equal(frame(tmp_path / "serial"), frame(tmp_path / "parallel"))
+    students = sorted((tmp_path / "serial" / "cells").glob("*seed*/generator.pt"))
+    assert len(students) == 4
+    for path in students:
+        twin = tmp_path / "parallel" / path.relative_to(tmp_path / "serial")
+        ours, theirs = torch.load(path), torch.load(twin)
+        assert ours.keys() == theirs.keys()
+        assert all(torch.equal(ours[key], theirs[key]) for key in ours)
+
+
+def test_run_records_the_machine_and_the_fast_paths(tmp_path):
+    result = run(["--methods", "vanilla", "--jobs", "1"], tmp_path / "run")
+    assert result.exit_code == 0, result.output
+    machine = json.loads((tmp_path / "run" / "config.json").read_text())["machine"]
+    expected = "bf16" if detect().native_cpu_bf16 else "fp32"
+    assert machine["precision"]["value"] == expected and machine["precision"]["reason"]
+    assert machine["hardware"]["cpu_model"] == detect().cpu_model
+    assert "precision:" in result.output and "cpu:" in result.output

@@ -13,12 +13,14 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from typing import Any
 
 import torch
 
 from akdgbench import hookimpl
+from akdgbench.errors import UsageError
 from akdgbench.executor import Executor, Item, Result
 from akdgbench.hardware import available_cores, default_jobs, detect, parse_jobs
 
@@ -60,7 +62,14 @@ class LocalExecutor(Executor):
             while pending:
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in finished:
-                    yield pending.pop(future), future.result()
+                    try:
+                        result = future.result()
+                    except BrokenProcessPool:
+                        raise UsageError(
+                            "a worker process died (killed, or out of memory?) while cells ran "
+                            "side by side; finished cells are saved: rerun the same command to "
+                            "resume, with --jobs 1 if it happens again") from None
+                    yield pending.pop(future), result
 
 
 @contextmanager
