@@ -37,6 +37,10 @@ def test_every_benchmark_runs_and_reports(tmp_path):
         for family in ("dcgan", "sngan"):
             configs = results["fast_paths"][kind][family]["configs"]
             assert {"fp32", "bf16", "channels_last", "bf16+channels_last"} <= set(configs)
+            entry = results["fast_paths"][kind][family]
+            assert entry["auto"] in configs and 0 < entry["auto_vs_best"] <= 1
+    machine = results["machine"]
+    assert machine["host_kind"] in results_file.name and "cpu_flags" in machine
     assert [(row["axis"], row["factor"]) for row in results["scaling"]] == [
         ("batch", 1), ("batch", 2), ("batch", 4), ("width", 2), ("width", 4)]
 
@@ -47,3 +51,4 @@ def test_every_benchmark_runs_and_reports(tmp_path):
     assert f"{results['engine_overhead_ratio']:.3f}" in printed
     assert f"{results['eval_overhead_ratio']:.3f}" in printed
     assert "bf16+channels_last" in printed and "width x4" in printed
+    assert "auto picks" in printed

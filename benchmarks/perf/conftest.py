@@ -13,6 +13,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -97,10 +98,16 @@ def cpu_model() -> str:
 def describe_machine(threads: int) -> dict[str, Any]:
     import torch_fidelity
 
+    from akdgbench.hardware import detect
+
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    hardware = detect()
     return {
         "device": "cuda" if torch.cuda.is_available() else "cpu",
+        "host_kind": host_kind(hardware),
         "cpu": cpu_model(),
+        "cpu_flags": list(hardware.cpu_flags),
+        "native_cpu_bf16": hardware.native_cpu_bf16,
         "cores": os.cpu_count(),
         "torch_threads": threads,
         "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
@@ -110,6 +117,16 @@ def describe_machine(threads: int) -> dict[str, Any]:
         "platform": platform.platform(),
         "load_average_at_start": round(load, 2) if load is not None else None,
     }
+
+
+def host_kind(hardware) -> str:
+    """What decides the fast paths, for the results file's name: the GPU, else the CPU's bf16."""
+    if hardware.cuda_devices:
+        return re.sub(r"[^a-z0-9]+", "-", hardware.cuda_devices[0].lower()).strip("-")
+    for flag in ("amx_bf16", "avx512_bf16", "avx512f", "avx2"):
+        if flag in hardware.cpu_flags:
+            return flag.replace("_", "")
+    return "cpu"
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -136,7 +153,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     }
     directory = Path(session.config.getoption("--perf-results-dir"))
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{machine['device']}-{now:%Y-%m-%d-%H%M%S}.json"
+    path = directory / f"{machine['device']}-{machine['host_kind']}-{now:%Y-%m-%d-%H%M%S}.json"
     path.write_text(json.dumps(document, indent=2) + "\n")
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:

@@ -37,7 +37,12 @@ def newest_results(path: Path) -> Path:
 
 def machine_line(results: dict[str, Any]) -> str:
     machine = results.get("machine", {})
-    parts = [machine.get("gpu") or machine.get("cpu", "?"), f"{machine.get('cores')} cores",
+    flags = machine.get("cpu_flags")
+    cpu = machine.get("cpu", "?")
+    if flags is not None:
+        bf16 = "native bf16" if machine.get("native_cpu_bf16") else "no native bf16"
+        cpu = f"{cpu} ({' '.join(flags) or 'no avx2'}; {bf16})"
+    parts = [machine.get("gpu") or cpu, f"{machine.get('cores')} cores",
              f"{machine.get('torch_threads')} torch thread(s)", f"torch {machine.get('torch')}",
              f"budget {results.get('budget', {}).get('name', '?')}",
              f"load {machine.get('load_average_at_start')}"]
@@ -82,7 +87,10 @@ def fast_path_table(results: dict[str, Any]) -> str:
         rows.append(row)
     headers = ["speed-up over fp32"] + [f"{family} {'step' if kind == 'training' else 'img/s'}"
                                         for kind, family in columns]
-    return tabulate(rows, headers=headers)
+    autos = [f"{family} {kind}: auto picks {fast[kind][family]['auto']}, "
+             f"{fast[kind][family]['auto_vs_best']:.2f} of the best ({fast[kind][family]['best']})"
+             for kind, family in columns if "auto" in fast[kind][family]]
+    return "\n".join([tabulate(rows, headers=headers), *autos])
 
 
 def scaling_table(results: dict[str, Any]) -> str:
