@@ -159,6 +159,37 @@ class Section:
     several_steps: bool
     comparisons: list[Any] = field(default_factory=list)  # table_stats.Comparison
     teacher_seeds: list[str] = field(default_factory=list)  # one per trained teacher
+    recipes: list[str] = field(default_factory=list)  # the training recipe of its runs
+
+
+def describe_recipe(settings: dict[str, Any]) -> str:
+    """A run's training recipe in words, from its config: what a table's caption states.
+
+    Keys the config leaves unset read "family default" (the student architecture's);
+    a config without recipe keys (an old or hand-made run) gives "".
+    """
+    if "loss" not in settings:
+        return ""
+
+    def value(key: str, text: str) -> str:
+        return f"{key} family default" if settings.get(key) is None else text
+
+    betas = settings.get("betas") or ()
+    ema = settings.get("ema") or 0
+    parts = [
+        value("loss", f"{settings.get('loss')} loss"),
+        value("lr", f"Adam lr {settings.get('lr')}"),
+        value("betas", f"betas ({', '.join(f'{beta:g}' for beta in betas)})"),
+        value("n_dis", f"n_dis {settings.get('n_dis')}"),
+        value("lr_decay", f"lr decay {settings.get('lr_decay')}"),
+        value("batch_size", f"batch {settings.get('batch_size')}"),
+        f"EMA {ema:g}" if ema else "no EMA",
+    ]
+    if settings.get("steps") and settings.get("teacher_steps"):
+        parts.append(f"{settings['steps']:,} student / {settings['teacher_steps']:,} teacher steps")
+    if settings.get("precision"):
+        parts.append(str(settings["precision"]))
+    return ", ".join(parts)
 
 
 def results_frame(rows: list[dict[str, Any]] | pandas.DataFrame) -> pandas.DataFrame:
@@ -340,5 +371,6 @@ def build_sections(rows: list[dict[str, Any]] | pandas.DataFrame) -> list[Sectio
             several_steps=students["steps"].nunique(dropna=False) > 1,
             comparisons=comparisons,
             teacher_seeds=_unique(cells.loc[cells["method"] == TEACHER_METHOD, "seed"]),
+            recipes=_unique(cells["recipe"]) if "recipe" in cells else [],
         ))
     return sections

@@ -42,6 +42,7 @@ from akdgbench.table_rows import (
     Section,
     TableRow,
     build_sections,
+    describe_recipe,
     finished_cells,
     missing,
     parse_metrics,
@@ -198,6 +199,8 @@ def section_title(section: Section) -> str:
         parts.append(f"feature extractor {', '.join(section.feature_extractors)}")
     if section.eval_samples:
         parts.append(f"{', '.join(section.eval_samples)} samples")
+    if section.recipes:
+        parts.append(f"recipe: {' | '.join(section.recipes)}")
     return "; ".join(parts) + "."
 
 
@@ -370,7 +373,8 @@ def load_runs(run_dirs: Iterable[str | Path]) -> list[dict[str, Any]]:
             continue
         seen.add(store.run_dir.resolve())
         names.append(str(run_dir))
-        rows.extend(store.latest_rows())
+        recipe = describe_recipe(store.read_config().get("settings", {}))
+        rows.extend({**row, "recipe": recipe} for row in store.latest_rows())
     if not has_finished_cell(rows):
         detail = unfinished_summary(results_frame(rows)) if rows else ""
         raise UsageError(f"no finished cell in {', '.join(names)} yet{detail}")

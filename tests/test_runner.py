@@ -355,10 +355,12 @@ def test_user_example_runs_as_typed(tmp_path):
     assert rows["akdg"]["layers"] == 8 and rows["mse"]["status"] == "done"
 
 
-def test_digits_suite_at_a_reduced_budget(tmp_path):
-    result = CliRunner().invoke(cli, ["run", "--suite", "digits", "--seeds", "1", *REDUCED,
-                                      "--out", str(tmp_path / "run")])
-    assert result.exit_code == 0, result.output
+def test_digits_suites_at_a_reduced_budget(tmp_path):
+    """digits, then digits-more grown into the same run directory (its second table)."""
+    for suite in ("digits", "digits-more"):
+        result = CliRunner().invoke(cli, ["run", "--suite", suite, "--seeds", "1", *REDUCED,
+                                          "--out", str(tmp_path / "run")])
+        assert result.exit_code == 0, result.output
     rows = RunStore(tmp_path / "run").rows()
     by_key = {(row["arch"], row["method"]): row for row in rows}
     unaligned = {("mlp", "lit"), ("mlp", "feature-kd"), ("mlp", "dcd")}

@@ -92,3 +92,22 @@ def test_bad_seeds(value):
 def test_bad_settings(override, message):
     with pytest.raises(UsageError, match=message):
         resolve_settings("quick", override)
+
+
+def test_digits_more_can_grow_a_digits_run():
+    """Same teacher, recipe and budgets: a digits run directory accepts digits-more's cells."""
+    from akdgbench.run_settings import MEANING_KEYS
+
+    digits = resolve_settings("digits", {})
+    more = resolve_settings("digits-more", {})
+    assert {key: digits[key] for key in MEANING_KEYS} == {key: more[key] for key in MEANING_KEYS}
+    assert (digits["dataset"], digits["teacher"], digits["arch"]) == (
+        more["dataset"], more["teacher"], more["arch"])
+    assert set(more["methods"]) - set(digits["methods"]) == {"feature-kd", "tinygan", "ssgc", "dcd"}
+
+
+def test_no_suite_names_a_precision_or_memory_format_but_auto():
+    for name in available_suites():
+        suite = load_suite(name, set(RUN_DEFAULTS))
+        assert suite.get("precision", "auto") == "auto", name
+        assert suite.get("channels_last", "auto") == "auto", name

@@ -355,3 +355,14 @@ def test_cli_table_bad_input(tmp_path, rows, args, message):
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert result.stderr.startswith("Error: ")
     assert message.format(**dirs) in result.stderr
+
+
+def test_caption_names_the_recipe_from_the_run_config(tmp_path, rows):
+    store = make_run(tmp_path, rows)
+    store.write_config({"settings": {
+        "loss": "hinge", "lr": 0.0002, "betas": [0.0, 0.9], "n_dis": None, "lr_decay": "none",
+        "batch_size": 64, "ema": 0.0, "steps": 4000, "teacher_steps": 6000, "precision": "bf16"}})
+    first_line = write_tables(tmp_path)[0].read_text().splitlines()[0]
+    assert first_line.endswith(
+        "recipe: hinge loss, Adam lr 0.0002, betas (0, 0.9), n_dis family default, "
+        "lr decay none, batch 64, no EMA, 4,000 student / 6,000 teacher steps, bf16.")
