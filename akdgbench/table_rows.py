@@ -32,6 +32,7 @@ from akdgbench.results import (
     DONE,
     REAL_METHOD,
     RESULT_COLUMNS,
+    SKIPPED,
     TEACHER_METHOD,
     TEXT_COLUMNS,
 )
@@ -322,6 +323,13 @@ def _mark_against_teacher(teacher: TableRow | None, group: list[TableRow]) -> No
                     row.bold.add(metric.name)
 
 
+def _arch_order(students: pandas.DataFrame) -> list[str]:
+    """Student architectures as their cells appear, those with only skipped cells last
+    (skipped rows are written before any cell runs)."""
+    ran = students[students["status"] != SKIPPED]["arch"].drop_duplicates()
+    return list(dict.fromkeys([*ran, *students["arch"]]))
+
+
 def _unique(values: Iterable[Any]) -> list[str]:
     out: list[str] = []
     for value in values:
@@ -357,7 +365,7 @@ def build_sections(rows: list[dict[str, Any]] | pandas.DataFrame) -> list[Sectio
         groups = [teacher_rows] if teacher_rows else []
         pooled_teacher = next((row for row in teacher_rows if not row.failed), None)
         comparisons = []
-        for arch in students["arch"].drop_duplicates():
+        for arch in _arch_order(students):
             group = _student_group(arch, students[students["arch"] == arch], real_is)
             _mark_against_teacher(pooled_teacher, group)
             comparisons.extend(compare_rows(group))

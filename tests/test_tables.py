@@ -366,3 +366,11 @@ def test_caption_names_the_recipe_from_the_run_config(tmp_path, rows):
     assert first_line.endswith(
         "recipe: hinge loss, Adam lr 0.0002, betas (0, 0.9), n_dis family default, "
         "lr decay none, batch 64, no EMA, 4,000 student / 6,000 teacher steps, bf16.")
+
+
+def test_architectures_whose_cells_were_all_skipped_come_last():
+    skipped = [cell("mlp", "lit", seed, status="skipped", error="no aligned stages")
+               for seed in (0, 1)]
+    text = render_table([real(), teacher(), *skipped, student("dcgan", "vanilla", 0, 31.0, 6.8)])
+    models = [line.split("|")[1].strip() for line in text.splitlines() if line.startswith("| ")]
+    assert [m for m in models if m in ("dcgan", "mlp")] == ["dcgan", "mlp"]
