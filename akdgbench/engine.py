@@ -46,6 +46,7 @@ from akdgbench.dataset import Dataset
 from akdgbench.errors import UsageError
 from akdgbench.losses import make_adversarial_loss
 from akdgbench.method import Method
+from akdgbench.results import DIVERGED, DONE
 from akdgbench.training_data import RealBatches
 from akdgbench.training_log import LossLog, append_csv, truncate_csv
 from akdgbench.training_settings import (
@@ -67,8 +68,8 @@ SAMPLES_NAME = "samples.png"
 
 @dataclass
 class TrainOutcome:
-    status: str  # "done" or "diverged"
-    step: int  # generator steps completed; for "diverged" the step whose loss was not finite
+    status: str  # DONE or DIVERGED
+    step: int  # generator steps completed; for DIVERGED the step whose loss was not finite
     generator: Generator | None  # final (EMA) weights, eval mode; last good checkpoint if diverged
     train_seconds: float
     generator_path: Path | None  # out_dir/generator.pt when done
@@ -599,7 +600,7 @@ class _Trainer:
             bar.close()
         path = self._write_results()
         generator = self.final_generator().eval()
-        return TrainOutcome("done", steps, generator, self.train_seconds, path)
+        return TrainOutcome(DONE, steps, generator, self.train_seconds, path)
 
     def _evaluate(self, step: int, on_eval: Any) -> None:
         generator = self.final_generator()
@@ -620,5 +621,5 @@ class _Trainer:
             self._resume()  # back to the last good weights
             generator = self.final_generator().eval()
         return TrainOutcome(
-            "diverged", step, generator, seconds, None,
+            DIVERGED, step, generator, seconds, None,
             error=f"loss {term} became {value} at step {step}")

@@ -26,8 +26,8 @@ if TYPE_CHECKING:
     from akdgbench.checkpoint_formats import CheckpointFormat
     from akdgbench.dataset import Dataset
     from akdgbench.executor import Executor
+    from akdgbench.grid import Cell
     from akdgbench.method import Method
-    from akdgbench.runner import Cell
 
 hookspec = pluggy.HookspecMarker("akdgbench")
 hookimpl = pluggy.HookimplMarker("akdgbench")
@@ -107,7 +107,7 @@ def register_checkpoint_formats(register: Register[type[CheckpointFormat]]) -> N
 def on_cell_start(cell: Cell, cell_dir: Path) -> None:
     """A cell (one teacher/student/method/seed combination) starts training.
 
-    :param cell: the :class:`akdgbench.runner.Cell` being run.
+    :param cell: the :class:`akdgbench.grid.Cell` being run.
     :param cell_dir: the directory of the cell, where it checkpoints and logs.
     """
 

@@ -30,15 +30,17 @@ from akdgbench.collapse import collapse_reason, is_collapsed
 from akdgbench.errors import UsageError, unknown_name_error
 from akdgbench.results import (
     DONE,
-    REAL_METHOD,
+    REAL,
     RESULT_COLUMNS,
-    TEACHER_METHOD,
+    ROW_KINDS,
+    STUDENT,
+    TEACHER,
     TEXT_COLUMNS,
+    row_kind,
 )
 from akdgbench.table_stats import compare_rows
 
 PAPER_METHOD_ORDER = ("vanilla", "mse", "lit", "akdg")
-ROW_KINDS = ("teacher", "student", "real")
 UNFINISHED = "unfinished"  # the row of a cell that has no status at all
 COLLAPSED = "collapsed"  # the row of a finished cell whose samples collapsed
 ERROR_NOTE_CHARS = 160
@@ -202,6 +204,8 @@ def results_frame(rows: list[dict[str, Any]] | pandas.DataFrame) -> pandas.DataF
     for column in TEXT_COLUMNS:
         frame[column] = frame[column].map(lambda v: "" if missing(v) else str(v))
     frame["collapsed"] = frame["collapsed"].map(_flag).astype(object)
+    frame["kind"] = [row_kind({"kind": kind, "method": method})
+                     for kind, method in zip(frame["kind"], frame["method"], strict=True)]
     return frame
 
 
@@ -219,7 +223,7 @@ def missing(value: Any) -> bool:
 
 
 def finished_cells(frame: pandas.DataFrame) -> pandas.DataFrame:
-    return frame[(frame["status"] == DONE) & (frame["method"] != REAL_METHOD)]
+    return frame[(frame["status"] == DONE) & (frame["kind"] != REAL)]
 
 
 def unfinished_summary(frame: pandas.DataFrame) -> str:
@@ -247,7 +251,8 @@ def _failure_row(model: str, cell: pandas.Series) -> TableRow:
     error = " ".join(cell["error"].split())
     if len(error) > ERROR_NOTE_CHARS:
         error = error[: ERROR_NOTE_CHARS - 1] + "…"
-    return TableRow(cell["status"] or UNFINISHED, model, cell["method"], steps=cell["steps"],
+    method = cell["method"] if cell["kind"] == STUDENT else cell["kind"]
+    return TableRow(cell["status"] or UNFINISHED, model, method, steps=cell["steps"],
                     seed=cell["seed"], error=error)
 
 
@@ -293,7 +298,7 @@ def _student_group(arch: str, cells: pandas.DataFrame, real_is: float) -> list[T
     out = []
     for method, steps in ordered:
         same_steps = cells["steps"].isna() if missing(steps) else cells["steps"] == steps
-        out.extend(_rows_of("student", arch, cells[(cells["method"] == method) & same_steps],
+        out.extend(_rows_of(STUDENT, arch, cells[(cells["method"] == method) & same_steps],
                             method, real_is))
     return out
 
@@ -337,23 +342,23 @@ def build_sections(rows: list[dict[str, Any]] | pandas.DataFrame) -> list[Sectio
     if frame.empty or finished_cells(frame).empty:
         detail = unfinished_summary(frame)
         raise UsageError(f"no finished cell in these results{detail}")
-    is_teacher = frame["method"] == TEACHER_METHOD
+    is_teacher = frame["kind"] == TEACHER
     frame["section_teacher"] = frame["teacher"].where(
         ~is_teacher | (frame["teacher"] != ""), frame["arch"]
     )
-    measured = frame[frame["method"] != REAL_METHOD]
+    measured = frame[frame["kind"] != REAL]
     keys = measured[["dataset", "section_teacher"]].drop_duplicates().itertuples(index=False)
     sections = []
     for dataset, teacher in keys:
         in_section = (measured["dataset"] == dataset) & (measured["section_teacher"] == teacher)
         cells = measured[in_section]  # kept even if nothing in it finished: failures show
-        real = frame[(frame["method"] == REAL_METHOD) & (frame["dataset"] == dataset)
+        real = frame[(frame["kind"] == REAL) & (frame["dataset"] == dataset)
                      & frame["teacher"].isin(["", teacher])]
-        real_rows = _rows_of("real", "real data", real[real["status"] == DONE], REAL_METHOD)
+        real_rows = _rows_of(REAL, "real data", real[real["status"] == DONE], REAL)
         real_is = real_rows[0].values["is"] if real_rows else math.nan
-        teacher_rows = _rows_of("teacher", teacher, cells[cells["method"] == TEACHER_METHOD],
-                                TEACHER_METHOD, real_is)
-        students = cells[cells["method"] != TEACHER_METHOD]
+        teacher_rows = _rows_of(TEACHER, teacher, cells[cells["kind"] == TEACHER], TEACHER,
+                                real_is)
+        students = cells[cells["kind"] != TEACHER]
         groups = [teacher_rows] if teacher_rows else []
         pooled_teacher = next((row for row in teacher_rows if not row.failed), None)
         comparisons = []
@@ -370,7 +375,7 @@ def build_sections(rows: list[dict[str, Any]] | pandas.DataFrame) -> list[Sectio
             eval_samples=_unique(cells["eval_samples"]),
             several_steps=students["steps"].nunique(dropna=False) > 1,
             comparisons=comparisons,
-            teacher_seeds=_unique(cells.loc[cells["method"] == TEACHER_METHOD, "seed"]),
+            teacher_seeds=_unique(cells.loc[cells["kind"] == TEACHER, "seed"]),
             recipes=_unique(cells["recipe"]) if "recipe" in cells else [],
         ))
     return sections

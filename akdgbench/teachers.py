@@ -31,6 +31,7 @@ from akdgbench.checkpoint import (
 )
 from akdgbench.dataset import Dataset
 from akdgbench.errors import UsageError
+from akdgbench.results import DONE
 from akdgbench.training_settings import TrainSettings, describe_config, resolve_device
 
 KEY_FILE = "teacher.json"
@@ -172,7 +173,7 @@ def _cached_or_trained(dataset: Dataset, teacher_arch: Architecture, steps: int,
         (directory / KEY_FILE).write_text(json.dumps(key, indent=2, sort_keys=True) + "\n")
         outcome = train(dataset=dataset, student_arch=teacher_arch, method=make_method("vanilla"),
                         settings=settings, out_dir=directory, progress=progress)
-        if outcome.status != "done" or outcome.generator is None:
+        if outcome.status != DONE or outcome.generator is None:
             raise UsageError(f"training the teacher {teacher_arch.spec} diverged "
                              f"({outcome.error}); try another teacher seed or a lower lr "
                              f"(its run is in {directory})")

@@ -22,8 +22,9 @@ from akdgbench import defaults
 from akdgbench.architecture import make_architecture
 from akdgbench.dataset import make_dataset
 from akdgbench.evaluate import evaluate_quality
+from akdgbench.grid import effective_arch_spec
 from akdgbench.run_settings import resolve_settings
-from akdgbench.runner import effective_arch_spec, train_settings
+from akdgbench.runner import train_settings
 from akdgbench.teachers import get_teacher
 
 

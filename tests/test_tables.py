@@ -156,6 +156,14 @@ def test_github(rows):
     assert render_table(rows) == GITHUB
 
 
+def test_rows_with_a_kind_render_as_rows_named_by_method(rows):
+    """New rows say teacher and real data by ``kind``; older ones by ``method``: same table."""
+    with_kind = [{**row, "kind": row["method"], "method": ""}
+                 if row["method"] in ("teacher", "real") else {**row, "kind": "student"}
+                 for row in rows]
+    assert render_table(with_kind) == render_table(rows) == GITHUB
+
+
 def test_latex(rows):
     assert render_table(rows, "latex") == LATEX
 
