@@ -188,12 +188,12 @@ def _check_teacher_checkpoint(cell: Cell, dataset, teacher_arch, settings: dict[
 
 def _check_evaluation(dataset, settings: dict[str, Any]) -> None:
     """The data, the metrics, the sample count and the extractor's weights, before training."""
-    from akdgbench.builtin.extractors.inception import resolve_inception_weights
     from akdgbench.evaluate import (
         check_metrics,
         check_sample_counts,
         resolve_feature_extractor_name,
     )
+    from akdgbench.fidelity import prepare_extractor
 
     reference_count = len(dataset.reference_set())
     metrics = check_metrics(settings["metrics"])
@@ -202,7 +202,6 @@ def _check_evaluation(dataset, settings: dict[str, Any]) -> None:
     )
     if settings["eval_every"]:
         check_sample_counts(("fid", "isc"), curve_samples(dataset, settings), reference_count)
-    if resolve_feature_extractor_name(settings["feature_extractor"], dataset).startswith(
-        "inception"
-    ):
-        resolve_inception_weights(settings["inception_weights"])
+    # the extractor's plugin finds what it needs (Inception-v3: its weights file) now
+    prepare_extractor(resolve_feature_extractor_name(settings["feature_extractor"], dataset),
+                      settings["inception_weights"])

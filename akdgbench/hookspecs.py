@@ -38,8 +38,12 @@ Registered = TypeVar("Registered", contravariant=True)
 class Register(Protocol[Registered]):
     """The callback a registration hook receives."""
 
-    def __call__(self, obj: Registered, name: str | None = None) -> None:
-        """Register ``obj`` under ``name``, by default its ``name`` attribute."""
+    def __call__(self, obj: Registered, name: str | None = None, **details: Any) -> None:
+        """Register ``obj`` under ``name``, by default its ``name`` attribute.
+
+        ``details`` are what a kind documents beside the object (a feature
+        extractor's ``prepare``).
+        """
 
 
 @hookspec
@@ -71,7 +75,12 @@ def register_feature_extractors(register: Register[type[FeatureExtractorBase]]) 
     """Register torch-fidelity feature extractors (``FeatureExtractorBase`` subclasses).
 
     :param register: call ``register(ExtractorClass, name="...")``; the name is what
-        ``--feature-extractor`` takes.
+        ``--feature-extractor`` takes. An extractor that needs a file it does not ship
+        (Inception-v3's weights) passes ``prepare=function``: ``prepare(weights)`` gets the
+        ``--inception-weights`` value (or None), finds the file (a clear ``UsageError``
+        when it cannot) and returns ``(kwargs, cache_tag)``, the extra keyword arguments of
+        torch-fidelity's ``calculate_metrics`` and a tag naming the weights in feature
+        cache keys. Without it, an extractor class's ``cache_tag()`` (if any) names them.
     """
 
 

@@ -105,6 +105,9 @@ class Method:
     #: the method uses ``ctx.teacher_discriminator`` (implies ``needs_teacher``); a teacher
     #: without a discriminator (e.g. a bare generator checkpoint) is refused before training
     needs_teacher_discriminator: ClassVar[bool] = False
+    #: the method's place in tables and plots (lower first); methods without one follow,
+    #: alphabetically. The built-ins take the AKDG paper's order: vanilla, mse, lit, akdg.
+    table_order: ClassVar[float | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -209,8 +209,9 @@ def get_registry(kind: str) -> Registry:
     hook = getattr(pm.hook, REGISTRATION_HOOKS[kind])
     for impl in hook.get_hookimpls():  # registration order
 
-        def register(obj: Any, name: str | None = None, _plugin: str = impl.plugin_name) -> None:
-            registry.register(obj, name, plugin=_plugin)
+        def register(obj: Any, name: str | None = None, _plugin: str = impl.plugin_name,
+                     **details: Any) -> None:
+            registry.register(obj, name, plugin=_plugin, **details)
 
         impl.function(register=register)
     return registry

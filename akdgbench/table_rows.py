@@ -3,8 +3,8 @@
 Rendering lives in :mod:`akdgbench.tables`; the plots share the ordering.
 
 Within a section: the teacher first; then, per student architecture (in order
-of first appearance), its methods in the order vanilla, mse, lit, akdg, then
-any other method alphabetically; the IS of real data last. Finished cells of
+of first appearance), its methods in their ``table_order`` (:func:`method_sort_key`);
+the IS of real data last. Finished cells of
 one (architecture, method, steps) that differ only by seed are pooled into one
 row: the mean, the standard deviation over seeds (``spreads``), the per-seed
 values (``samples``, for the significance tests of :mod:`akdgbench.table_stats`)
@@ -40,7 +40,6 @@ from akdgbench.results import (
 )
 from akdgbench.table_stats import compare_rows
 
-PAPER_METHOD_ORDER = ("vanilla", "mse", "lit", "akdg")
 UNFINISHED = "unfinished"  # the row of a cell that has no status at all
 COLLAPSED = "collapsed"  # the row of a finished cell whose samples collapsed
 ERROR_NOTE_CHARS = 160
@@ -118,12 +117,18 @@ def parse_metrics(metrics: str | Sequence[str] | None) -> list[Metric]:
     return chosen
 
 
-def method_sort_key(method: str) -> tuple[int, str]:
-    """vanilla, mse, lit, akdg (the paper's order), then any other method alphabetically."""
+def method_sort_key(method: str) -> tuple[bool, float, str]:
+    """Methods by their ``table_order`` (:class:`akdgbench.Method`), then the rest alphabetically.
+
+    A method no loaded plugin registers (a row of a plugin not installed here) is one of
+    the rest.
+    """
+    from akdgbench.plugins import get_registry
+
+    registry = get_registry("method")
     base = method.split(":", 1)[0]
-    if base in PAPER_METHOD_ORDER:
-        return PAPER_METHOD_ORDER.index(base), method
-    return len(PAPER_METHOD_ORDER), method
+    order = getattr(registry.get(base), "table_order", None) if base in registry else None
+    return (order is None, 0.0 if order is None else float(order), method)
 
 
 @dataclass

@@ -17,11 +17,12 @@ import torch
 
 from akdgbench import Method, UsageError, hookimpl
 from akdgbench.architecture import make_architecture
-from akdgbench.builtin.methods.mse import check_same_images
+from akdgbench.builtin.methods._stages import check_same_images
 
 
 class AKDG(Method):
     name = "akdg"
+    table_order = 3
     description = ("adversarial distillation: a second discriminator tells teacher from "
                    "student images (Tsunashima et al. 2020)")
     options = {"lambda": 1.0, "kd_arch": ""}
