@@ -17,7 +17,7 @@ from akdgbench import defaults
 from akdgbench.cell_evaluation import curve_samples
 from akdgbench.errors import UsageError
 from akdgbench.results import REAL, STUDENT, TEACHER
-from akdgbench.specs import parse_spec
+from akdgbench.specs import Spec, parse_spec
 from akdgbench.training_settings import autocast_factory, resolve_device
 
 
@@ -95,7 +95,7 @@ def effective_arch_spec(spec: str, presets: dict[str, str]) -> str:
         return spec
     options = dict(parse_spec(f"{parsed.name}:{preset}").options)
     options.update(parsed.options)
-    return ":".join([parsed.name, *(f"{k}={v}" for k, v in options.items())])
+    return str(Spec(parsed.name, options))
 
 
 def validate_cells(
@@ -109,11 +109,8 @@ def validate_cells(
     ``in_process``: the cells run here, so the device and precision are checked
     here too (remote executors check them where the cells run).
     """
-    from akdgbench.architecture import make_architecture
-    from akdgbench.dataset import make_dataset
     from akdgbench.engine import check_compatible
-    from akdgbench.method import make_method
-    from akdgbench.plugins import get_registry
+    from akdgbench.plugins import get_registry, make
 
     if in_process:
         autocast_factory(resolve_device(settings["device"]), settings["precision"])
@@ -125,13 +122,13 @@ def validate_cells(
     incompatible: dict[str, str] = {}
     for cell in cells:
         if cell.dataset not in datasets:  # fails now, not in every cell, when data is missing
-            datasets[cell.dataset] = make_dataset(
-                cell.dataset, settings["data_root"] or defaults.data_root()
+            datasets[cell.dataset] = make(
+                "dataset", cell.dataset, data_root=settings["data_root"] or defaults.data_root()
             )
             _check_evaluation(datasets[cell.dataset], settings)
         dataset = datasets[cell.dataset]
         teacher_arch = (
-            make_architecture(
+            make("architecture",
                 effective_arch_spec(cell.teacher, settings["teacher_presets"]), role="teacher"
             )
             if cell.teacher
@@ -143,8 +140,8 @@ def validate_cells(
         key = (cell.dataset, cell.teacher, cell.arch, cell.method)
         if key not in verdicts:
             verdicts[key] = None
-            method = make_method(cell.method)
-            student_arch = make_architecture(
+            method = make("method", cell.method)
+            student_arch = make("architecture",
                 effective_arch_spec(cell.arch, settings["student_presets"]), role="student"
             )
             if method.needs_teacher and teacher_arch is not None:

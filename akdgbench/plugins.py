@@ -26,6 +26,7 @@ import pluggy
 from akdgbench import hookspecs
 from akdgbench.errors import UsageError
 from akdgbench.registry import Registry
+from akdgbench.specs import parse_spec
 
 BUILTIN_PLUGINS = (
     "akdgbench.builtin.methods.vanilla",
@@ -219,6 +220,17 @@ def get_registry(kind: str) -> Registry:
 
 def get(kind: str, name: str) -> Any:
     return get_registry(kind).get(name)
+
+
+def make(kind: str, spec: str, **arguments: Any) -> Any:
+    """The plugin object that ``spec`` names: ``make("architecture", "dcgan:width=0.25")``.
+
+    ``arguments`` go to its class beside the spec's options: what the kind needs
+    (an architecture's ``role``, a data set's ``data_root``) or defaults the spec
+    may override (an executor's ``folder``).
+    """
+    parsed = parse_spec(spec)
+    return get(kind, parsed.name)(**{**arguments, **parsed.options})
 
 
 def plugin_source(plugin_name: str) -> str:

@@ -109,9 +109,11 @@ def _cell_row(cell: Cell, settings: dict[str, Any], **fields: Any) -> dict[str, 
 def _run_cell(
     cell: Cell, cell_dir: Path, settings: dict[str, Any], run_dir: Path
 ) -> dict[str, Any]:
-    from akdgbench.dataset import make_dataset
+    from akdgbench.plugins import make
 
-    dataset = make_dataset(cell.dataset, settings["data_root"] or defaults.data_root())
+    dataset = make(
+        "dataset", cell.dataset, data_root=settings["data_root"] or defaults.data_root()
+    )
     if cell.kind == REAL:
         return evaluate_real_row(dataset, settings, run_dir)
     teacher = None
@@ -145,10 +147,10 @@ def train_settings(settings: dict[str, Any], *, steps: int, seed: int):
 
 
 def _teacher_for(cell: Cell, dataset, settings: dict[str, Any], run_dir: Path):
-    from akdgbench.architecture import make_architecture
+    from akdgbench.plugins import make
     from akdgbench.teachers import get_teacher
 
-    teacher_arch = make_architecture(
+    teacher_arch = make("architecture",
         effective_arch_spec(cell.teacher, settings["teacher_presets"]), role="teacher"
     )
     return get_teacher(
@@ -168,17 +170,16 @@ def _teacher_for(cell: Cell, dataset, settings: dict[str, Any], run_dir: Path):
 
 
 def _train_and_evaluate_student(cell, cell_dir, dataset, teacher, settings, run_dir):
-    from akdgbench.architecture import make_architecture
     from akdgbench.engine import train
-    from akdgbench.method import make_method
+    from akdgbench.plugins import make
 
-    student_arch = make_architecture(
+    student_arch = make("architecture",
         effective_arch_spec(cell.arch, settings["student_presets"]), role="student"
     )
-    teacher_arch = make_architecture(
+    teacher_arch = make("architecture",
         effective_arch_spec(cell.teacher, settings["teacher_presets"]), role="teacher"
     )
-    method = make_method(cell.method)
+    method = make("method", cell.method)
     on_eval = curve_evaluator(dataset, settings, run_dir) if settings["eval_every"] else None
     outcome = train(
         dataset=dataset,
@@ -266,8 +267,7 @@ def run_grid(settings: dict[str, Any], out: str | None = None, echo=print) -> Ru
 
 
 def _make_executor(settings: dict[str, Any], run_dir: Path):
-    from akdgbench.executor import make_executor
-    from akdgbench.plugins import get
+    from akdgbench.plugins import get, make
     from akdgbench.specs import parse_spec
 
     options = dict(settings["executor_options"])
@@ -276,7 +276,7 @@ def _make_executor(settings: dict[str, Any], run_dir: Path):
         options.setdefault("folder", str(run_dir / "submitit"))
     if "jobs" in executor_cls.options:
         options.setdefault("jobs", _jobs(settings))
-    return make_executor(settings["executor"], **options)
+    return make("executor", settings["executor"], **options)
 
 
 def _jobs(settings: dict[str, Any]) -> int:

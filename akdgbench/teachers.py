@@ -159,7 +159,7 @@ def teacher_dir(cache_dir: Path, key: dict[str, Any]) -> Path:
 def _cached_or_trained(dataset: Dataset, teacher_arch: Architecture, steps: int,
                        settings: TrainSettings, cache_dir: Path, progress: bool) -> Teacher:
     from akdgbench.engine import train
-    from akdgbench.method import make_method
+    from akdgbench.plugins import make
 
     settings = dataclasses.replace(settings, steps=steps)
     key = teacher_key(dataset, teacher_arch, settings)
@@ -171,7 +171,8 @@ def _cached_or_trained(dataset: Dataset, teacher_arch: Architecture, steps: int,
             return load_akdgbench_checkpoint(weights, dataset, teacher_arch,
                                              discriminator_file=directory / CHECKPOINT_NAME)
         (directory / KEY_FILE).write_text(json.dumps(key, indent=2, sort_keys=True) + "\n")
-        outcome = train(dataset=dataset, student_arch=teacher_arch, method=make_method("vanilla"),
+        outcome = train(dataset=dataset, student_arch=teacher_arch,
+                        method=make("method", "vanilla"),
                         settings=settings, out_dir=directory, progress=progress)
         if outcome.status != DONE or outcome.generator is None:
             raise UsageError(f"training the teacher {teacher_arch.spec} diverged "

@@ -398,9 +398,9 @@ def test_too_few_eval_samples_is_refused_before_training(tmp_path):
 
 
 def test_teacher_checkpoint_of_another_architecture(tmp_path):
-    from akdgbench.architecture import make_architecture
+    from akdgbench.plugins import make
 
-    wrong = make_architecture("mlp:width=0.05", role="teacher").build_generator(16, 1)
+    wrong = make("architecture", "mlp:width=0.05", role="teacher").build_generator(16, 1)
     torch.save(wrong.state_dict(), tmp_path / "wrong.pt")
     result = run(["--methods", "akdg", "--teacher-checkpoint", str(tmp_path / "wrong.pt")],
                  tmp_path / "run")
