@@ -16,6 +16,7 @@ import importlib.util
 import os
 import socket
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -231,6 +232,16 @@ def make(kind: str, spec: str, **arguments: Any) -> Any:
     """
     parsed = parse_spec(spec)
     return get(kind, parsed.name)(**{**arguments, **parsed.options})
+
+
+def train_step_reporter(cell: Any) -> Callable[[int, dict[str, float]], None]:
+    """The engine's ``on_log`` callback, bound to the ``on_train_step`` hook for ``cell``
+    (None while a teacher trains)."""
+
+    def on_log(step: int, losses: dict[str, float]) -> None:
+        pm.hook.on_train_step(cell=cell, step=step, losses=losses)
+
+    return on_log
 
 
 def plugin_source(plugin_name: str) -> str:

@@ -26,7 +26,13 @@ from akdgbench.grid import (
     method_needs_teacher,
     validate_cells,
 )
-from akdgbench.plugins import PluginSelection, load_selection, loaded_plugins, pm
+from akdgbench.plugins import (
+    PluginSelection,
+    load_selection,
+    loaded_plugins,
+    pm,
+    train_step_reporter,
+)
 from akdgbench.results import DONE, FAILED, REAL, SKIPPED, TEACHER
 from akdgbench.run_dir import (
     cells_to_run,
@@ -192,7 +198,7 @@ def _train_and_evaluate_student(cell, cell_dir, dataset, teacher, settings, run_
         teacher_discriminator=(teacher.require_discriminator(method.spec)
                                if method.needs_teacher_discriminator else None),
         progress=not settings["quiet"],
-        cell=cell,
+        on_log=train_step_reporter(cell),
         eval_every=settings["eval_every"],
         on_eval=on_eval,
     )

@@ -23,13 +23,36 @@ from akdgbench.checkpoint import (
     cpu_state_dict,
     load_file,
     save_atomically,
+    weights_digest,
 )
 from akdgbench.errors import UsageError
+from akdgbench.training_settings import describe_config
 
 if TYPE_CHECKING:
     from akdgbench.engine import _Trainer
 
 SAMPLES_NAME = "samples.png"
+
+
+def checkpoint_fingerprint(trainer: _Trainer, teacher: Generator | None) -> dict[str, Any]:
+    """What a checkpoint must have been made with to be resumed (the teacher's weights too)."""
+    settings = trainer.settings
+    teacher_name = None
+    if teacher is not None:
+        teacher_name = (describe_config(trainer.teacher_arch)
+                        if trainer.teacher_arch is not None else type(teacher).__name__)
+    return {
+        "format": FORMAT_VERSION,
+        "method": describe_config(trainer.method),
+        "student": describe_config(trainer.student_arch),
+        "teacher": teacher_name,
+        "teacher_weights": weights_digest(teacher) if teacher is not None else None,
+        "dataset": trainer.dataset.spec,
+        "resolution": trainer.dataset.resolution,
+        "channels": trainer.dataset.channels,
+        **settings.fingerprint(trainer.student_arch),
+        "device": trainer.device.type,
+    }
 
 
 def checkpoint_state(trainer: _Trainer, step: int) -> dict[str, Any]:

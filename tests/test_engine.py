@@ -12,7 +12,7 @@ from torch import nn
 from akdgbench import Architecture, Dataset, Generator, Method, TensorImages, UsageError, hookimpl
 from akdgbench.builtin.methods.akdg import AKDG
 from akdgbench.engine import TrainSettings, train
-from akdgbench.plugins import make, pm
+from akdgbench.plugins import make, pm, train_step_reporter
 
 RESOLUTION = 8
 
@@ -346,12 +346,17 @@ def test_hooks_and_callbacks_once_per_logging_interval(tmp_path):
 
     pm.register(Recorder(), name="engine-test-recorder")
     logged = []
+    report = train_step_reporter("the-cell")  # what the runner passes as on_log
+
+    def on_log(step, losses):
+        report(step, losses)
+        logged.append(step)
+
     try:
         train(dataset=make("dataset", "tinyimages", data_root=tmp_path),
               student_arch=make("architecture", "tinygan"), method=make("method", "vanilla"),
               settings=TrainSettings(steps=4, batch_size=8, device="cpu", log_every=2),
-              out_dir=tmp_path, progress=False, cell="the-cell",
-              on_log=lambda step, losses: logged.append(step))
+              out_dir=tmp_path, progress=False, on_log=on_log)
     finally:
         pm.unregister(name="engine-test-recorder")
     assert seen == [("the-cell", 2, ["d.d", "g"]), ("the-cell", 4, ["d.d", "g"])]

@@ -132,7 +132,7 @@ def test_interrupted_teacher_run_resumes(tmp_path, monkeypatch):
             raise Interrupt
 
     monkeypatch.setattr(akdgbench.engine, "train",
-                        lambda **kwargs: real_train(**kwargs, on_log=stop_at_2))
+                        lambda **kwargs: real_train(**{**kwargs, "on_log": stop_at_2}))
     with pytest.raises(Interrupt):
         teacher(tmp_path, steps=4, cache="interrupted")
     monkeypatch.setattr(akdgbench.engine, "train", real_train)

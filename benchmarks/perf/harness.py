@@ -24,7 +24,8 @@ from torch import nn
 from akdgbench import engine
 from akdgbench.architecture import Generator
 from akdgbench.dataset import Dataset
-from akdgbench.engine import TrainSettings, fused_adam_supported, train
+from akdgbench.engine import TrainSettings, train
+from akdgbench.optimization import fused_adam_supported
 from akdgbench.plugins import make
 
 #: the recipe both sides of every comparison use (the dcgan family's own)
