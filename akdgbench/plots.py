@@ -12,9 +12,8 @@
 - ``samples.png``: a montage of each cell's fixed-z ``samples.png``,
   labelled by architecture, method and seed.
 
-A figure with nothing to show is not written. Public API::
-
-    plot_run(run_dir, out_dir=None) -> list[Path]     (default out_dir: RUN_DIR/plots)
+A figure with nothing to show is not written. :func:`plot_run` draws them all
+(by default into ``RUN_DIR/plots``).
 """
 
 from __future__ import annotations
@@ -34,7 +33,7 @@ from matplotlib.ticker import FuncFormatter
 
 from akdgbench.errors import UsageError
 from akdgbench.results import DONE, FILE_MODE, REAL, STUDENT, TEACHER, RunStore, open_run
-from akdgbench.table_rows import format_count, method_sort_key, missing, results_frame
+from akdgbench.results_model import format_count, method_sort_key, missing, results_frame
 
 PLOTS_DIR = "plots"
 EVAL_LOG_FILE = "eval_log.csv"
@@ -61,7 +60,7 @@ def _save(figure: Figure, path: Path) -> Path:
 
 
 def _ordered(cells: pandas.DataFrame) -> pandas.DataFrame:
-    """Teacher first, then architectures in order of appearance, methods in the paper's order."""
+    """Teacher first, then architectures in order of appearance, methods in their table order."""
     arch_rank = {arch: i for i, arch in enumerate(cells["arch"].drop_duplicates())}
     keys = [
         (row.kind != TEACHER, arch_rank[row.arch], method_sort_key(row.method),

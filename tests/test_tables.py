@@ -10,7 +10,7 @@ from akdgbench.cli import cli
 from akdgbench.errors import UsageError
 from akdgbench.plugins import pm
 from akdgbench.results import RunStore
-from akdgbench.table_rows import method_sort_key
+from akdgbench.results_model import method_sort_key
 from akdgbench.tables import has_finished_cell, load_runs, render_table, write_tables
 
 SIZES = {"sngan": (8, 4_100_000, 1_200_000_000), "dcgan": (5, 2_600_000, 420_000_000),
