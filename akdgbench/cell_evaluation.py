@@ -10,44 +10,47 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from akdgbench.collapse import is_collapsed
 from akdgbench.errors import UsageError
 from akdgbench.results import DONE
 from akdgbench.training_settings import resolve_device
 
+if TYPE_CHECKING:
+    from akdgbench.config import RunConfig
 
-def eval_kwargs(settings: dict[str, Any], run_dir: Path) -> dict[str, Any]:
+
+def eval_kwargs(settings: RunConfig, run_dir: Path) -> dict[str, Any]:
     return {
-        "feature_extractor": settings["feature_extractor"],
-        "batch_size": settings["eval_batch_size"],
-        "device": resolve_device(settings["device"]),
+        "feature_extractor": settings.feature_extractor,
+        "batch_size": settings.eval_batch_size,
+        "device": resolve_device(settings.device),
         "cache_dir": run_dir / "fidelity_cache",
-        "inception_weights": settings["inception_weights"],
+        "inception_weights": settings.inception_weights,
     }
 
 
-def evaluate_row(generator, dataset, settings: dict[str, Any], run_dir: Path) -> dict[str, Any]:
+def evaluate_row(generator, dataset, settings: RunConfig, run_dir: Path) -> dict[str, Any]:
     """Quality (torch-fidelity), efficiency and the collapse verdict of a generator."""
     from akdgbench.evaluate import evaluate_quality, measure_efficiency
 
     started = time.perf_counter()
-    samples = settings["eval_samples"] or dataset.default_eval_samples
+    samples = settings.eval_samples or dataset.default_eval_samples
     quality = evaluate_quality(
         generator,
         dataset,
         num_samples=samples,
-        seed=settings["eval_seed"],
-        metrics=tuple(settings["metrics"]),
-        progress=not settings["quiet"],
+        seed=settings.eval_seed,
+        metrics=tuple(settings.metrics),
+        progress=not settings.quiet,
         **eval_kwargs(settings, run_dir),
     )
     efficiency = measure_efficiency(
         generator,
         resolution=dataset.resolution,
         channels=dataset.channels,
-        device=resolve_device(settings["device"]),
+        device=resolve_device(settings.device),
     )
     real_is = _real_is(dataset, settings, run_dir) if "is_mean" in quality else None
     return {
@@ -60,7 +63,7 @@ def evaluate_row(generator, dataset, settings: dict[str, Any], run_dir: Path) ->
     }
 
 
-def evaluate_real_row(dataset, settings: dict[str, Any], run_dir: Path) -> dict[str, Any]:
+def evaluate_real_row(dataset, settings: RunConfig, run_dir: Path) -> dict[str, Any]:
     from akdgbench.evaluate import evaluate_real
 
     started = time.perf_counter()
@@ -68,7 +71,7 @@ def evaluate_real_row(dataset, settings: dict[str, Any], run_dir: Path) -> dict[
     return {"status": DONE, **quality, "eval_seconds": round(time.perf_counter() - started, 2)}
 
 
-def _real_is(dataset, settings: dict[str, Any], run_dir: Path) -> float | None:
+def _real_is(dataset, settings: RunConfig, run_dir: Path) -> float | None:
     """The real data's IS, the yardstick of mode collapse (its features are cached)."""
     from akdgbench.evaluate import evaluate_real
 
@@ -78,17 +81,17 @@ def _real_is(dataset, settings: dict[str, Any], run_dir: Path) -> float | None:
         return None
 
 
-def curve_samples(dataset, settings: dict[str, Any]) -> int:
+def curve_samples(dataset, settings: RunConfig) -> int:
     """Samples per --eval-every score: by default the final table's, so the two compare."""
     return (
-        settings.get("eval_every_samples")
-        or settings["eval_samples"]
+        settings.eval_every_samples
+        or settings.eval_samples
         or dataset.default_eval_samples
     )
 
 
 def curve_evaluator(
-    dataset, settings: dict[str, Any], run_dir: Path
+    dataset, settings: RunConfig, run_dir: Path
 ) -> Callable[[int, Any], dict[str, Any]]:
     """The scores of every --eval-every step (written to the cell's eval_log.csv)."""
     from akdgbench.evaluate import evaluate_quality
@@ -98,7 +101,7 @@ def curve_evaluator(
             generator,
             dataset,
             num_samples=curve_samples(dataset, settings),
-            seed=settings["eval_seed"],
+            seed=settings.eval_seed,
             metrics=("fid", "isc"),
             **eval_kwargs(settings, run_dir),
         )

@@ -151,9 +151,7 @@ def info_command(device: str, as_json: bool) -> None:
     from akdgbench.hardware import default_jobs, describe_fast_paths, detect, resolve_fast_paths
 
     machine = detect()
-    resolved, record = resolve_fast_paths(
-        {"device": device, "precision": "auto", "channels_last": "auto"}
-    )
+    record = resolve_fast_paths(device, "auto", "auto")
     jobs = default_jobs(torch_device(record["device"]), machine)
     if as_json:
         click.echo(json.dumps({"akdgbench": __version__, "python": platform.python_version(),

@@ -10,7 +10,6 @@ by an akdgbench whose format this one cannot resume is refused by its
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import time
@@ -27,6 +26,7 @@ from akdgbench.results import DIVERGED, DONE, FAILED, SKIPPED, RunStore
 from akdgbench.run_settings import GRID_KEYS
 
 if TYPE_CHECKING:
+    from akdgbench.config import RunConfig
     from akdgbench.grid import Cell
 
 #: bumped when a run directory written by an older akdgbench can no longer be resumed
@@ -101,10 +101,10 @@ def merge_config(
 
 
 def write_run_config(
-    store: RunStore, settings: dict[str, Any], machine: dict[str, Any] | None
+    store: RunStore, settings: RunConfig, machine: dict[str, Any] | None
 ) -> None:
     store.write_config({"format_version": RUN_FORMAT_VERSION,
-                        "settings": settings_snapshot(settings), "machine": machine})
+                        "settings": settings.to_dict(), "machine": machine})
 
 
 def cells_to_run(
@@ -120,6 +120,3 @@ def cells_to_run(
             todo.append(cell)
     return todo, skipped
 
-
-def settings_snapshot(settings: dict[str, Any]) -> dict[str, Any]:
-    return json.loads(json.dumps(settings, default=str))

@@ -18,10 +18,10 @@ from typing import Any
 
 from akdgbench import defaults
 from akdgbench.cell_evaluation import curve_evaluator, evaluate_real_row, evaluate_row
+from akdgbench.config import RunConfig
 from akdgbench.errors import UsageError
 from akdgbench.grid import (
     Cell,
-    effective_arch_spec,
     expand_grid,
     method_needs_teacher,
     validate_cells,
@@ -62,15 +62,14 @@ class CellJob:
 
 def execute_cell(job: CellJob) -> dict[str, Any]:
     """Train (or resume) and evaluate one cell. Returns its row; a failing cell is a row too."""
-    from akdgbench.hardware import resolve_fast_paths
     from akdgbench.results import RunStore
 
     store = RunStore(job.run_dir)
-    settings = store.read_config()["settings"]
-    if settings["precision"] == "auto" or settings["channels_last"] == "auto":
-        settings, _ = resolve_fast_paths(settings)  # a remote executor: decided where it runs
+    settings = RunConfig.from_dict(store.read_config()["settings"])
+    if settings.precision == "auto" or settings.channels_last == "auto":
+        settings, _ = _decide_fast_paths(settings)  # a remote executor: decided where it runs
     if not job.progress:
-        settings = {**settings, "quiet": True}
+        settings = settings.replace(quiet=True)
     cell = job.cell
     cell_dir = store.cell_dir(cell.cell_id)
     cell_dir.mkdir(parents=True, exist_ok=True)
@@ -96,7 +95,7 @@ def execute_cell(job: CellJob) -> dict[str, Any]:
     return row
 
 
-def _cell_row(cell: Cell, settings: dict[str, Any], **fields: Any) -> dict[str, Any]:
+def _cell_row(cell: Cell, settings: RunConfig, **fields: Any) -> dict[str, Any]:
     return {
         "cell_id": cell.cell_id,
         "dataset": cell.dataset,
@@ -105,20 +104,20 @@ def _cell_row(cell: Cell, settings: dict[str, Any], **fields: Any) -> dict[str, 
         "method": cell.method,
         "kind": cell.kind,
         "seed": cell.seed,
-        "steps": settings["teacher_steps"]
+        "steps": settings.teacher_steps
         if cell.kind == TEACHER
-        else (None if cell.kind == REAL else settings["steps"]),
+        else (None if cell.kind == REAL else settings.steps),
         **fields,
     }
 
 
 def _run_cell(
-    cell: Cell, cell_dir: Path, settings: dict[str, Any], run_dir: Path
+    cell: Cell, cell_dir: Path, settings: RunConfig, run_dir: Path
 ) -> dict[str, Any]:
     from akdgbench.plugins import make
 
     dataset = make(
-        "dataset", cell.dataset, data_root=settings["data_root"] or defaults.data_root()
+        "dataset", cell.dataset, data_root=settings.data_root or defaults.data_root()
     )
     if cell.kind == REAL:
         return evaluate_real_row(dataset, settings, run_dir)
@@ -130,48 +129,22 @@ def _run_cell(
     return _train_and_evaluate_student(cell, cell_dir, dataset, teacher, settings, run_dir)
 
 
-def train_settings(settings: dict[str, Any], *, steps: int, seed: int):
-    from akdgbench.engine import TrainSettings
-
-    return TrainSettings(
-        steps=steps,
-        seed=seed,
-        batch_size=settings["batch_size"],
-        loss=settings["loss"],
-        lr=settings["lr"],
-        betas=tuple(settings["betas"]) if settings.get("betas") else None,
-        n_dis=settings["n_dis"],
-        lr_decay=settings["lr_decay"],
-        precision=settings["precision"],
-        compile=settings["compile"],
-        channels_last=settings["channels_last"],
-        ema=settings["ema"],
-        device=settings["device"],
-        checkpoint_every=settings["checkpoint_every"],
-        log_every=settings["log_every"],
-    )
-
-
-def _teacher_for(cell: Cell, dataset, settings: dict[str, Any], run_dir: Path):
-    from akdgbench.plugins import make
+def _teacher_for(cell: Cell, dataset, settings: RunConfig, run_dir: Path):
     from akdgbench.teachers import get_teacher
 
-    teacher_arch = make("architecture",
-        effective_arch_spec(cell.teacher, settings["teacher_presets"]), role="teacher"
-    )
+    teacher_arch = settings.architecture(cell.teacher, "teacher")
     return get_teacher(
         dataset=dataset,
         teacher_arch=teacher_arch,
-        steps=settings["teacher_steps"],
-        settings=train_settings(
-            settings,
-            steps=settings["teacher_steps"],
+        steps=settings.teacher_steps,
+        settings=settings.train_settings(
+            steps=settings.teacher_steps,
             # the teacher cell's seed is teacher_seed unless there is one teacher per seed
-            seed=cell.seed if settings.get("teacher_per_seed") else settings["teacher_seed"],
+            seed=cell.seed if settings.teacher_per_seed else settings.teacher_seed,
         ),
         cache_dir=run_dir / "teachers",
-        checkpoint=settings["teacher_checkpoint"],
-        progress=not settings["quiet"],
+        checkpoint=settings.teacher_checkpoint,
+        progress=not settings.quiet,
     )
 
 
@@ -179,27 +152,23 @@ def _train_and_evaluate_student(cell, cell_dir, dataset, teacher, settings, run_
     from akdgbench.engine import train
     from akdgbench.plugins import make
 
-    student_arch = make("architecture",
-        effective_arch_spec(cell.arch, settings["student_presets"]), role="student"
-    )
-    teacher_arch = make("architecture",
-        effective_arch_spec(cell.teacher, settings["teacher_presets"]), role="teacher"
-    )
+    student_arch = settings.architecture(cell.arch, "student")
+    teacher_arch = settings.architecture(cell.teacher, "teacher")
     method = make("method", cell.method)
-    on_eval = curve_evaluator(dataset, settings, run_dir) if settings["eval_every"] else None
+    on_eval = curve_evaluator(dataset, settings, run_dir) if settings.eval_every else None
     outcome = train(
         dataset=dataset,
         student_arch=student_arch,
         method=method,
-        settings=train_settings(settings, steps=settings["steps"], seed=cell.seed),
+        settings=settings.train_settings(steps=settings.steps, seed=cell.seed),
         out_dir=cell_dir,
         teacher=teacher.generator if method.needs_teacher else None,
         teacher_arch=teacher_arch if method.needs_teacher else None,
         teacher_discriminator=(teacher.require_discriminator(method.spec)
                                if method.needs_teacher_discriminator else None),
-        progress=not settings["quiet"],
+        progress=not settings.quiet,
         on_log=train_step_reporter(cell),
-        eval_every=settings["eval_every"],
+        eval_every=settings.eval_every,
         on_eval=on_eval,
     )
     row: dict[str, Any] = {"train_seconds": round(outcome.train_seconds, 2)}
@@ -222,7 +191,7 @@ class RunSummary:
     table: str
 
 
-def run_grid(settings: dict[str, Any], out: str | None = None, echo=print) -> RunSummary:
+def run_grid(settings: RunConfig, out: str | None = None, echo=print) -> RunSummary:
     """Runs every cell of the grid that has not finished; returns counts and the table."""
     from akdgbench.results import RunStore
     from akdgbench.tables import has_finished_cell, render_table, write_tables
@@ -233,7 +202,7 @@ def run_grid(settings: dict[str, Any], out: str | None = None, echo=print) -> Ru
     run_dir = prepare_run_dir(out)
     store = RunStore(run_dir)
     with run_dir_lock(run_dir):
-        settings = merge_config(store, settings, MEANING_KEYS)
+        settings = RunConfig.from_dict(merge_config(store, settings.to_dict(), MEANING_KEYS))
         write_run_config(store, settings, machine)
         cells = expand_grid(settings)
         for cell_id, reason in validate_cells(cells, settings, in_process=in_process).items():
@@ -247,13 +216,13 @@ def run_grid(settings: dict[str, Any], out: str | None = None, echo=print) -> Ru
                 ),
             )
         rows = {row["cell_id"]: row for row in store.collect()}
-        todo, skipped = cells_to_run(cells, rows, settings["rerun_failed"])
+        todo, skipped = cells_to_run(cells, rows, settings.rerun_failed)
         echo(f"run directory: {run_dir} ({len(todo)} to run, {len(skipped)} already finished)")
         executor = _make_executor(settings, run_dir)
         for line in _describe_machine(machine, executor):
             echo(line)
         done = failed = 0
-        with _overall_progress(len(todo), settings["quiet"]) as bar:
+        with _overall_progress(len(todo), settings.quiet) as bar:
             for wave in _waves(todo):
                 side_by_side = min(getattr(executor, "jobs", 1), len(wave)) > 1
                 jobs = [CellJob(str(run_dir), cell, progress=not side_by_side) for cell in wave]
@@ -272,37 +241,44 @@ def run_grid(settings: dict[str, Any], out: str | None = None, echo=print) -> Ru
     return RunSummary(run_dir, done, failed, len(skipped), table)
 
 
-def _make_executor(settings: dict[str, Any], run_dir: Path):
+def _make_executor(settings: RunConfig, run_dir: Path):
     from akdgbench.plugins import get, make
     from akdgbench.specs import parse_spec
 
-    options = dict(settings["executor_options"])
-    executor_cls = get("executor", parse_spec(settings["executor"]).name)
+    options = dict(settings.executor_options)
+    executor_cls = get("executor", parse_spec(settings.executor).name)
     if "folder" in executor_cls.options:  # job logs live with the run
         options.setdefault("folder", str(run_dir / "submitit"))
     if "jobs" in executor_cls.options:
         options.setdefault("jobs", _jobs(settings))
-    return make("executor", settings["executor"], **options)
+    return make("executor", settings.executor, **options)
 
 
-def _jobs(settings: dict[str, Any]) -> int:
+def _jobs(settings: RunConfig) -> int:
     from akdgbench.hardware import default_jobs, detect
 
-    if settings["jobs"] != "auto":
-        return settings["jobs"]
-    return default_jobs(resolve_device(settings["device"]), detect())
+    if settings.jobs != "auto":
+        return settings.jobs
+    return default_jobs(resolve_device(settings.device), detect())
 
 
-def _fast_paths_here(settings: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+def _fast_paths_here(settings: RunConfig) -> tuple[RunConfig, dict[str, Any] | None]:
     """Precision and memory format decided for this machine when cells run here.
 
     Remote executors keep ``auto``: each cell decides where it runs.
     """
-    from akdgbench.hardware import resolve_fast_paths
-
     if not _make_executor(settings, Path(".")).in_process:
         return settings, None
-    return resolve_fast_paths(settings)
+    return _decide_fast_paths(settings)
+
+
+def _decide_fast_paths(settings: RunConfig) -> tuple[RunConfig, dict[str, Any]]:
+    """The settings with precision and memory format decided here, and the record why."""
+    from akdgbench.hardware import resolve_fast_paths
+
+    record = resolve_fast_paths(settings.device, settings.precision, settings.channels_last)
+    return settings.replace(precision=record["precision"]["value"],
+                            channels_last=record["channels_last"]["value"]), record
 
 
 def _describe_machine(machine: dict[str, Any] | None, executor) -> list[str]:

@@ -218,7 +218,7 @@ def test_curves_score_with_the_table_sample_count_by_default():
         default_eval_samples = 5000
 
     settings = resolve_settings("quick", {})
-    assert settings["eval_every_samples"] is None
+    assert settings.eval_every_samples is None
     assert curve_samples(Digits(), settings) == 5000
     assert curve_samples(Digits(), resolve_settings("quick", {"eval_samples": 2000})) == 2000
     assert curve_samples(Digits(), resolve_settings("quick", {"eval_every_samples": 1000})) == 1000

@@ -178,8 +178,8 @@ def reproduction_section() -> str:
 @pytest.mark.parametrize(("role", "family"), [("student", "dcgan"), ("teacher", "sngan")])
 def test_the_lsun_suite_networks_have_the_layers_and_parameters_the_readme_states(role, family):
     settings = resolve_settings("paper-lsun-bedroom", {})
-    dataset = make("dataset", settings["dataset"][0], data_root="unused")
-    preset = settings[f"{role}_presets"].get(family, "")
+    dataset = make("dataset", settings.dataset[0], data_root="unused")
+    preset = getattr(settings, f"{role}_presets").get(family, "")
     arch = make("architecture", f"{family}:{preset}" if preset else family, role=role)
     generator = arch.build_generator(dataset.resolution, dataset.channels)
     params = sum(parameter.numel() for parameter in generator.parameters())
