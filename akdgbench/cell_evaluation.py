@@ -21,38 +21,38 @@ if TYPE_CHECKING:
     from akdgbench.config import RunConfig
 
 
-def eval_kwargs(settings: RunConfig, run_dir: Path) -> dict[str, Any]:
+def eval_kwargs(config: RunConfig, run_dir: Path) -> dict[str, Any]:
     return {
-        "feature_extractor": settings.feature_extractor,
-        "batch_size": settings.eval_batch_size,
-        "device": resolve_device(settings.device),
+        "feature_extractor": config.feature_extractor,
+        "batch_size": config.eval_batch_size,
+        "device": resolve_device(config.device),
         "cache_dir": run_dir / "fidelity_cache",
-        "inception_weights": settings.inception_weights,
+        "inception_weights": config.inception_weights,
     }
 
 
-def evaluate_row(generator, dataset, settings: RunConfig, run_dir: Path) -> dict[str, Any]:
+def evaluate_row(generator, dataset, config: RunConfig, run_dir: Path) -> dict[str, Any]:
     """Quality (torch-fidelity), efficiency and the collapse verdict of a generator."""
     from akdgbench.evaluate import evaluate_quality, measure_efficiency
 
     started = time.perf_counter()
-    samples = settings.eval_samples or dataset.default_eval_samples
+    samples = config.eval_samples or dataset.default_eval_samples
     quality = evaluate_quality(
         generator,
         dataset,
         num_samples=samples,
-        seed=settings.eval_seed,
-        metrics=tuple(settings.metrics),
-        progress=not settings.quiet,
-        **eval_kwargs(settings, run_dir),
+        seed=config.eval_seed,
+        metrics=tuple(config.metrics),
+        progress=not config.quiet,
+        **eval_kwargs(config, run_dir),
     )
     efficiency = measure_efficiency(
         generator,
         resolution=dataset.resolution,
         channels=dataset.channels,
-        device=resolve_device(settings.device),
+        device=resolve_device(config.device),
     )
-    real_is = _real_is(dataset, settings, run_dir) if "is_mean" in quality else None
+    real_is = _real_is(dataset, config, run_dir) if "is_mean" in quality else None
     return {
         **quality,
         **efficiency,
@@ -63,35 +63,35 @@ def evaluate_row(generator, dataset, settings: RunConfig, run_dir: Path) -> dict
     }
 
 
-def evaluate_real_row(dataset, settings: RunConfig, run_dir: Path) -> dict[str, Any]:
+def evaluate_real_row(dataset, config: RunConfig, run_dir: Path) -> dict[str, Any]:
     from akdgbench.evaluate import evaluate_real
 
     started = time.perf_counter()
-    quality = evaluate_real(dataset, **eval_kwargs(settings, run_dir))
+    quality = evaluate_real(dataset, **eval_kwargs(config, run_dir))
     return {"status": DONE, **quality, "eval_seconds": round(time.perf_counter() - started, 2)}
 
 
-def _real_is(dataset, settings: RunConfig, run_dir: Path) -> float | None:
+def _real_is(dataset, config: RunConfig, run_dir: Path) -> float | None:
     """The real data's IS, the yardstick of mode collapse (its features are cached)."""
     from akdgbench.evaluate import evaluate_real
 
     try:
-        return evaluate_real(dataset, **eval_kwargs(settings, run_dir))["is_mean"]
+        return evaluate_real(dataset, **eval_kwargs(config, run_dir))["is_mean"]
     except UsageError:  # too few reference images for IS: collapse is not judged
         return None
 
 
-def curve_samples(dataset, settings: RunConfig) -> int:
+def curve_samples(dataset, config: RunConfig) -> int:
     """Samples per --eval-every score: by default the final table's, so the two compare."""
     return (
-        settings.eval_every_samples
-        or settings.eval_samples
+        config.eval_every_samples
+        or config.eval_samples
         or dataset.default_eval_samples
     )
 
 
 def curve_evaluator(
-    dataset, settings: RunConfig, run_dir: Path
+    dataset, config: RunConfig, run_dir: Path
 ) -> Callable[[int, Any], dict[str, Any]]:
     """The scores of every --eval-every step (written to the cell's eval_log.csv)."""
     from akdgbench.evaluate import evaluate_quality
@@ -100,12 +100,12 @@ def curve_evaluator(
         metrics = evaluate_quality(
             generator,
             dataset,
-            num_samples=curve_samples(dataset, settings),
-            seed=settings.eval_seed,
+            num_samples=curve_samples(dataset, config),
+            seed=config.eval_seed,
             metrics=("fid", "isc"),
-            **eval_kwargs(settings, run_dir),
+            **eval_kwargs(config, run_dir),
         )
         scores = {key: metrics[key] for key in ("fid", "is_mean", "is_std") if key in metrics}
-        return {**scores, "samples": curve_samples(dataset, settings)}
+        return {**scores, "samples": curve_samples(dataset, config)}
 
     return on_eval

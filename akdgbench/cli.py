@@ -120,8 +120,8 @@ def run_command(suite: str | None, out: str | None, **options) -> None:
     from akdgbench.run_settings import resolve_settings
     from akdgbench.runner import run_grid
 
-    settings = resolve_settings(suite, options)
-    summary = run_grid(settings, out=out, echo=lambda text: click.echo(text, err=True))
+    config = resolve_settings(suite, options)
+    summary = run_grid(config, out=out, echo=lambda text: click.echo(text, err=True))
     if summary.table:
         click.echo(summary.table)
     click.echo(

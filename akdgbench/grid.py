@@ -60,22 +60,22 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9=.+-]+", "-", text).strip("-")
 
 
-def expand_grid(settings: RunConfig) -> list[Cell]:
+def expand_grid(config: RunConfig) -> list[Cell]:
     """The reference rows first (real data, then teachers), then every student cell."""
     cells: list[Cell] = []
-    teacher_seed = int(settings.teacher_seed)
-    for dataset in settings.dataset:
-        if settings.eval_real:
+    teacher_seed = int(config.teacher_seed)
+    for dataset in config.dataset:
+        if config.eval_real:
             cells.append(Cell(dataset, "", "", "", 0, REAL))
-        needs_teacher = any(method_needs_teacher(m) for m in settings.methods)
-        teacher_seeds = settings.seeds if settings.teacher_per_seed else [teacher_seed]
-        for teacher in settings.teacher if needs_teacher or settings.eval_teacher else []:
+        needs_teacher = any(method_needs_teacher(m) for m in config.methods)
+        teacher_seeds = config.seeds if config.teacher_per_seed else [teacher_seed]
+        for teacher in config.teacher if needs_teacher or config.eval_teacher else []:
             for seed in teacher_seeds:
                 cells.append(Cell(dataset, teacher, teacher, "", int(seed), TEACHER))
-        for teacher in settings.teacher:
-            for arch in settings.arch:
-                for method in settings.methods:
-                    for seed in settings.seeds:
+        for teacher in config.teacher:
+            for arch in config.arch:
+                for method in config.methods:
+                    for seed in config.seeds:
                         cells.append(Cell(dataset, teacher, arch, method, int(seed)))
     if not any(not cell.is_reference for cell in cells):
         raise UsageError(
@@ -102,7 +102,7 @@ def effective_arch_spec(spec: str, presets: dict[str, str]) -> str:
 
 
 def validate_cells(
-    cells: list[Cell], settings: RunConfig, *, in_process: bool = True
+    cells: list[Cell], config: RunConfig, *, in_process: bool = True
 ) -> dict[str, str]:
     """Fails before any training on bad names, options or data.
 
@@ -116,9 +116,9 @@ def validate_cells(
     from akdgbench.plugins import get_registry, make
 
     if in_process:
-        autocast_factory(resolve_device(settings.device), settings.precision)
-    if settings.feature_extractor != "auto":
-        get_registry("feature extractor").get(settings.feature_extractor)
+        autocast_factory(resolve_device(config.device), config.precision)
+    if config.feature_extractor != "auto":
+        get_registry("feature extractor").get(config.feature_extractor)
     datasets: dict[str, Any] = {}
     checkpoint_teachers: dict[tuple[str, str], Any] = {}
     verdicts: dict[tuple[str, str, str, str], str | None] = {}
@@ -126,23 +126,23 @@ def validate_cells(
     for cell in cells:
         if cell.dataset not in datasets:  # fails now, not in every cell, when data is missing
             datasets[cell.dataset] = make(
-                "dataset", cell.dataset, data_root=settings.data_root or defaults.data_root()
+                "dataset", cell.dataset, data_root=config.data_root or defaults.data_root()
             )
-            _check_evaluation(datasets[cell.dataset], settings)
+            _check_evaluation(datasets[cell.dataset], config)
         dataset = datasets[cell.dataset]
         teacher_arch = (
-            settings.architecture(cell.teacher, "teacher")
+            config.architecture(cell.teacher, "teacher")
             if cell.teacher
             else None
         )
-        _check_teacher_checkpoint(cell, dataset, teacher_arch, settings, checkpoint_teachers)
+        _check_teacher_checkpoint(cell, dataset, teacher_arch, config, checkpoint_teachers)
         if cell.is_reference:
             continue
         key = (cell.dataset, cell.teacher, cell.arch, cell.method)
         if key not in verdicts:
             verdicts[key] = None
             method = make("method", cell.method)
-            student_arch = settings.architecture(cell.arch, "student")
+            student_arch = config.architecture(cell.arch, "student")
             if method.needs_teacher and teacher_arch is not None:
                 try:
                     check_compatible(
@@ -153,7 +153,7 @@ def validate_cells(
                         student_arch=student_arch,
                     )
                 except UsageError as exc:
-                    if not settings.skip_incompatible:
+                    if not config.skip_incompatible:
                         raise
                     verdicts[key] = str(exc)
         if verdicts[key]:
@@ -161,13 +161,13 @@ def validate_cells(
     return incompatible
 
 
-def _check_teacher_checkpoint(cell: Cell, dataset, teacher_arch, settings: RunConfig,
+def _check_teacher_checkpoint(cell: Cell, dataset, teacher_arch, config: RunConfig,
                               loaded: dict[tuple[str, str], Any]) -> None:
     """``--teacher-checkpoint`` fits the teacher, and holds a discriminator for the methods
     that distil through it (``needs_teacher_discriminator``)."""
     from akdgbench.plugins import get
 
-    if not settings.teacher_checkpoint or teacher_arch is None:
+    if not config.teacher_checkpoint or teacher_arch is None:
         return
     needs_discriminator = not cell.is_reference and bool(
         get("method", parse_spec(cell.method).name).needs_teacher_discriminator)
@@ -177,12 +177,12 @@ def _check_teacher_checkpoint(cell: Cell, dataset, teacher_arch, settings: RunCo
 
     key = (cell.dataset, cell.teacher)
     if key not in loaded:
-        loaded[key] = load_teacher_checkpoint(settings.teacher_checkpoint, dataset, teacher_arch)
+        loaded[key] = load_teacher_checkpoint(config.teacher_checkpoint, dataset, teacher_arch)
     if needs_discriminator:
         loaded[key].require_discriminator(cell.method)
 
 
-def _check_evaluation(dataset, settings: RunConfig) -> None:
+def _check_evaluation(dataset, config: RunConfig) -> None:
     """The data, the metrics, the sample count and the extractor's weights, before training."""
     from akdgbench.evaluate import (
         check_metrics,
@@ -192,12 +192,12 @@ def _check_evaluation(dataset, settings: RunConfig) -> None:
     from akdgbench.fidelity import prepare_extractor
 
     reference_count = len(dataset.reference_set())
-    metrics = check_metrics(settings.metrics)
+    metrics = check_metrics(config.metrics)
     check_sample_counts(
-        metrics, settings.eval_samples or dataset.default_eval_samples, reference_count
+        metrics, config.eval_samples or dataset.default_eval_samples, reference_count
     )
-    if settings.eval_every:
-        check_sample_counts(("fid", "isc"), curve_samples(dataset, settings), reference_count)
+    if config.eval_every:
+        check_sample_counts(("fid", "isc"), curve_samples(dataset, config), reference_count)
     # the extractor's plugin finds what it needs (Inception-v3: its weights file) now
-    prepare_extractor(resolve_feature_extractor_name(settings.feature_extractor, dataset),
-                      settings.inception_weights)
+    prepare_extractor(resolve_feature_extractor_name(config.feature_extractor, dataset),
+                      config.inception_weights)

@@ -116,7 +116,8 @@ def register_checkpoint_formats(register: Register[type[CheckpointFormat]]) -> N
 def on_cell_start(cell: Cell, cell_dir: Path) -> None:
     """A cell (one teacher/student/method/seed combination) starts training.
 
-    :param cell: the :class:`akdgbench.grid.Cell` being run.
+    :param cell: the :class:`akdgbench.grid.Cell` being run; its ``kind`` is
+        ``"student"``, or ``"teacher"`` / ``"real"`` for the reference rows.
     :param cell_dir: the directory of the cell, where it checkpoints and logs.
     """
 

@@ -101,10 +101,10 @@ def merge_config(
 
 
 def write_run_config(
-    store: RunStore, settings: RunConfig, machine: dict[str, Any] | None
+    store: RunStore, config: RunConfig, machine: dict[str, Any] | None
 ) -> None:
     store.write_config({"format_version": RUN_FORMAT_VERSION,
-                        "settings": settings.to_dict(), "machine": machine})
+                        "settings": config.to_dict(), "machine": machine})
 
 
 def cells_to_run(

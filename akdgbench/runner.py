@@ -65,15 +65,15 @@ def execute_cell(job: CellJob) -> dict[str, Any]:
     from akdgbench.results import RunStore
 
     store = RunStore(job.run_dir)
-    settings = RunConfig.from_dict(store.read_config()["settings"])
-    if settings.precision == "auto" or settings.channels_last == "auto":
-        settings, _ = _decide_fast_paths(settings)  # a remote executor: decided where it runs
+    config = RunConfig.from_dict(store.read_config()["settings"])
+    if config.precision == "auto" or config.channels_last == "auto":
+        config, _ = _decide_fast_paths(config)  # a remote executor: decided where it runs
     if not job.progress:
-        settings = settings.replace(quiet=True)
+        config = config.replace(quiet=True)
     cell = job.cell
     cell_dir = store.cell_dir(cell.cell_id)
     cell_dir.mkdir(parents=True, exist_ok=True)
-    row = _cell_row(cell, settings)
+    row = _cell_row(cell, config)
     try:
         load_selection(job.plugins)
     except UsageError as exc:  # e.g. the plugins directory is not on this machine
@@ -82,7 +82,7 @@ def execute_cell(job: CellJob) -> dict[str, Any]:
         return row
     pm.hook.on_cell_start(cell=cell, cell_dir=cell_dir)
     try:
-        row.update(_run_cell(cell, cell_dir, settings, Path(job.run_dir)))
+        row.update(_run_cell(cell, cell_dir, config, Path(job.run_dir)))
     except KeyboardInterrupt:
         raise
     except UsageError as exc:
@@ -95,7 +95,7 @@ def execute_cell(job: CellJob) -> dict[str, Any]:
     return row
 
 
-def _cell_row(cell: Cell, settings: RunConfig, **fields: Any) -> dict[str, Any]:
+def _cell_row(cell: Cell, config: RunConfig, **fields: Any) -> dict[str, Any]:
     return {
         "cell_id": cell.cell_id,
         "dataset": cell.dataset,
@@ -104,78 +104,78 @@ def _cell_row(cell: Cell, settings: RunConfig, **fields: Any) -> dict[str, Any]:
         "method": cell.method,
         "kind": cell.kind,
         "seed": cell.seed,
-        "steps": settings.teacher_steps
+        "steps": config.teacher_steps
         if cell.kind == TEACHER
-        else (None if cell.kind == REAL else settings.steps),
+        else (None if cell.kind == REAL else config.steps),
         **fields,
     }
 
 
 def _run_cell(
-    cell: Cell, cell_dir: Path, settings: RunConfig, run_dir: Path
+    cell: Cell, cell_dir: Path, config: RunConfig, run_dir: Path
 ) -> dict[str, Any]:
     from akdgbench.plugins import make
 
     dataset = make(
-        "dataset", cell.dataset, data_root=settings.data_root or defaults.data_root()
+        "dataset", cell.dataset, data_root=config.data_root or defaults.data_root()
     )
     if cell.kind == REAL:
-        return evaluate_real_row(dataset, settings, run_dir)
+        return evaluate_real_row(dataset, config, run_dir)
     teacher = None
     if cell.kind == TEACHER or method_needs_teacher(cell.method):
-        teacher = _teacher_for(cell, dataset, settings, run_dir)
+        teacher = _teacher_for(cell, dataset, config, run_dir)
     if cell.kind == TEACHER:
-        return {"status": DONE, **evaluate_row(teacher.generator, dataset, settings, run_dir)}
-    return _train_and_evaluate_student(cell, cell_dir, dataset, teacher, settings, run_dir)
+        return {"status": DONE, **evaluate_row(teacher.generator, dataset, config, run_dir)}
+    return _train_and_evaluate_student(cell, cell_dir, dataset, teacher, config, run_dir)
 
 
-def _teacher_for(cell: Cell, dataset, settings: RunConfig, run_dir: Path):
+def _teacher_for(cell: Cell, dataset, config: RunConfig, run_dir: Path):
     from akdgbench.teachers import get_teacher
 
-    teacher_arch = settings.architecture(cell.teacher, "teacher")
+    teacher_arch = config.architecture(cell.teacher, "teacher")
     return get_teacher(
         dataset=dataset,
         teacher_arch=teacher_arch,
-        steps=settings.teacher_steps,
-        settings=settings.train_settings(
-            steps=settings.teacher_steps,
+        steps=config.teacher_steps,
+        settings=config.train_settings(
+            steps=config.teacher_steps,
             # the teacher cell's seed is teacher_seed unless there is one teacher per seed
-            seed=cell.seed if settings.teacher_per_seed else settings.teacher_seed,
+            seed=cell.seed if config.teacher_per_seed else config.teacher_seed,
         ),
         cache_dir=run_dir / "teachers",
-        checkpoint=settings.teacher_checkpoint,
-        progress=not settings.quiet,
+        checkpoint=config.teacher_checkpoint,
+        progress=not config.quiet,
     )
 
 
-def _train_and_evaluate_student(cell, cell_dir, dataset, teacher, settings, run_dir):
+def _train_and_evaluate_student(cell, cell_dir, dataset, teacher, config, run_dir):
     from akdgbench.engine import train
     from akdgbench.plugins import make
 
-    student_arch = settings.architecture(cell.arch, "student")
-    teacher_arch = settings.architecture(cell.teacher, "teacher")
+    student_arch = config.architecture(cell.arch, "student")
+    teacher_arch = config.architecture(cell.teacher, "teacher")
     method = make("method", cell.method)
-    on_eval = curve_evaluator(dataset, settings, run_dir) if settings.eval_every else None
+    on_eval = curve_evaluator(dataset, config, run_dir) if config.eval_every else None
     outcome = train(
         dataset=dataset,
         student_arch=student_arch,
         method=method,
-        settings=settings.train_settings(steps=settings.steps, seed=cell.seed),
+        settings=config.train_settings(steps=config.steps, seed=cell.seed),
         out_dir=cell_dir,
         teacher=teacher.generator if method.needs_teacher else None,
         teacher_arch=teacher_arch if method.needs_teacher else None,
         teacher_discriminator=(teacher.require_discriminator(method.spec)
                                if method.needs_teacher_discriminator else None),
-        progress=not settings.quiet,
+        progress=not config.quiet,
         on_log=train_step_reporter(cell),
-        eval_every=settings.eval_every,
+        eval_every=config.eval_every,
         on_eval=on_eval,
     )
     row: dict[str, Any] = {"train_seconds": round(outcome.train_seconds, 2)}
     if outcome.status != DONE:
         row.update(status=outcome.status, error=outcome.error)
         return row
-    row.update(status=DONE, **evaluate_row(outcome.generator, dataset, settings, run_dir))
+    row.update(status=DONE, **evaluate_row(outcome.generator, dataset, config, run_dir))
     return row
 
 
@@ -191,38 +191,38 @@ class RunSummary:
     table: str
 
 
-def run_grid(settings: RunConfig, out: str | None = None, echo=print) -> RunSummary:
+def run_grid(config: RunConfig, out: str | None = None, echo=print) -> RunSummary:
     """Runs every cell of the grid that has not finished; returns counts and the table."""
     from akdgbench.results import RunStore
     from akdgbench.tables import has_finished_cell, render_table, write_tables
 
-    settings, machine = _fast_paths_here(settings)
-    in_process = _make_executor(settings, Path(".")).in_process
-    validate_cells(expand_grid(settings), settings, in_process=in_process)
+    config, machine = _fast_paths_here(config)
+    in_process = _make_executor(config, Path(".")).in_process
+    validate_cells(expand_grid(config), config, in_process=in_process)
     run_dir = prepare_run_dir(out)
     store = RunStore(run_dir)
     with run_dir_lock(run_dir):
-        settings = RunConfig.from_dict(merge_config(store, settings.to_dict(), MEANING_KEYS))
-        write_run_config(store, settings, machine)
-        cells = expand_grid(settings)
-        for cell_id, reason in validate_cells(cells, settings, in_process=in_process).items():
+        config = RunConfig.from_dict(merge_config(store, config.to_dict(), MEANING_KEYS))
+        write_run_config(store, config, machine)
+        cells = expand_grid(config)
+        for cell_id, reason in validate_cells(cells, config, in_process=in_process).items():
             store.write_cell_row(
                 cell_id,
                 _cell_row(
                     next(c for c in cells if c.cell_id == cell_id),
-                    settings,
+                    config,
                     status=SKIPPED,
                     error=reason,
                 ),
             )
         rows = {row["cell_id"]: row for row in store.collect()}
-        todo, skipped = cells_to_run(cells, rows, settings.rerun_failed)
+        todo, skipped = cells_to_run(cells, rows, config.rerun_failed)
         echo(f"run directory: {run_dir} ({len(todo)} to run, {len(skipped)} already finished)")
-        executor = _make_executor(settings, run_dir)
+        executor = _make_executor(config, run_dir)
         for line in _describe_machine(machine, executor):
             echo(line)
         done = failed = 0
-        with _overall_progress(len(todo), settings.quiet) as bar:
+        with _overall_progress(len(todo), config.quiet) as bar:
             for wave in _waves(todo):
                 side_by_side = min(getattr(executor, "jobs", 1), len(wave)) > 1
                 jobs = [CellJob(str(run_dir), cell, progress=not side_by_side) for cell in wave]
@@ -241,43 +241,43 @@ def run_grid(settings: RunConfig, out: str | None = None, echo=print) -> RunSumm
     return RunSummary(run_dir, done, failed, len(skipped), table)
 
 
-def _make_executor(settings: RunConfig, run_dir: Path):
+def _make_executor(config: RunConfig, run_dir: Path):
     from akdgbench.plugins import get, make
     from akdgbench.specs import parse_spec
 
-    options = dict(settings.executor_options)
-    executor_cls = get("executor", parse_spec(settings.executor).name)
+    options = dict(config.executor_options)
+    executor_cls = get("executor", parse_spec(config.executor).name)
     if "folder" in executor_cls.options:  # job logs live with the run
         options.setdefault("folder", str(run_dir / "submitit"))
     if "jobs" in executor_cls.options:
-        options.setdefault("jobs", _jobs(settings))
-    return make("executor", settings.executor, **options)
+        options.setdefault("jobs", _jobs(config))
+    return make("executor", config.executor, **options)
 
 
-def _jobs(settings: RunConfig) -> int:
+def _jobs(config: RunConfig) -> int:
     from akdgbench.hardware import default_jobs, detect
 
-    if settings.jobs != "auto":
-        return settings.jobs
-    return default_jobs(resolve_device(settings.device), detect())
+    if config.jobs != "auto":
+        return config.jobs
+    return default_jobs(resolve_device(config.device), detect())
 
 
-def _fast_paths_here(settings: RunConfig) -> tuple[RunConfig, dict[str, Any] | None]:
+def _fast_paths_here(config: RunConfig) -> tuple[RunConfig, dict[str, Any] | None]:
     """Precision and memory format decided for this machine when cells run here.
 
     Remote executors keep ``auto``: each cell decides where it runs.
     """
-    if not _make_executor(settings, Path(".")).in_process:
-        return settings, None
-    return _decide_fast_paths(settings)
+    if not _make_executor(config, Path(".")).in_process:
+        return config, None
+    return _decide_fast_paths(config)
 
 
-def _decide_fast_paths(settings: RunConfig) -> tuple[RunConfig, dict[str, Any]]:
-    """The settings with precision and memory format decided here, and the record why."""
+def _decide_fast_paths(config: RunConfig) -> tuple[RunConfig, dict[str, Any]]:
+    """The config with precision and memory format decided here, and the record why."""
     from akdgbench.hardware import resolve_fast_paths
 
-    record = resolve_fast_paths(settings.device, settings.precision, settings.channels_last)
-    return settings.replace(precision=record["precision"]["value"],
+    record = resolve_fast_paths(config.device, config.precision, config.channels_last)
+    return config.replace(precision=record["precision"]["value"],
                             channels_last=record["channels_last"]["value"]), record
 
 
