@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint clean
+.PHONY: run test bench results lint clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pytest benchmarks/perf -q --benchmark-only
 	$(BIN)/python -m benchmarks.perf.report
+
+# the published digits comparison (README "Results"): resumes where a run stopped
+results: $(STAMP)
+	$(BIN)/akdgbench run --suite digits --out results/digits
+	$(BIN)/python scripts/publish_results.py results/digits docs/results/digits
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -230,6 +230,22 @@ def table_command(
         click.echo(text, nl=False)
 
 
+@cli.command(name="curves")
+@click.argument("run_dir")
+@click.option("--format", "fmt", default="github", metavar="FORMAT",
+              help="github (default), latex, html or tsv (tabulate's names).")
+def curves_command(run_dir: str, fmt: str) -> None:
+    """Has each method's FID curve flattened? Mean over seeds from --eval-every scores.
+
+    \b
+    Examples:
+      akdgbench curves results/digits
+    """
+    from akdgbench.convergence import method_curves, render_curves
+
+    click.echo(render_curves(method_curves(run_dir), fmt), nl=False)
+
+
 @cli.command(name="plot")
 @click.argument("run_dir")
 @click.option(

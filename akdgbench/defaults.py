@@ -44,3 +44,7 @@ EFFICIENCY_BATCH_SIZE = 256  # images/s is measured at this batch size, latency 
 # not: they are bad or mode-dropping, not collapsed. On CIFAR-10 (real 11.24) the line is at
 # 2.25, under every published student (MLP students 4.66).
 COLLAPSE_IS_SHARE_OF_REAL = 0.2
+
+# a budget has converged when each method's mean FID over seeds changes by less than this share
+# over the last third of its steps (akdgbench.convergence; the rule the digits suite meets)
+CONVERGENCE_MAX_CHANGE = 0.10

@@ -29,7 +29,7 @@ import pandas
 
 from akdgbench.collapse import collapse_reason, is_collapsed
 from akdgbench.errors import UsageError
-from akdgbench.results import DONE, REAL, ROW_KINDS, STUDENT, TEACHER
+from akdgbench.results import DONE, REAL, ROW_KINDS, SKIPPED, STUDENT, TEACHER
 from akdgbench.results_model import (
     METRICS,
     UNFINISHED,
@@ -176,6 +176,13 @@ def _mark_against_teacher(teacher: TableRow | None, group: list[TableRow]) -> No
                     row.bold.add(metric.name)
 
 
+def _arch_order(students: pandas.DataFrame) -> list[str]:
+    """Student architectures as their cells appear, those with only skipped cells last
+    (skipped rows are written before any cell runs)."""
+    ran = students[students["status"] != SKIPPED]["arch"].drop_duplicates()
+    return list(dict.fromkeys([*ran, *students["arch"]]))
+
+
 def _unique(values: Iterable[Any]) -> list[str]:
     out: list[str] = []
     for value in values:
@@ -211,7 +218,7 @@ def build_sections(rows: list[dict[str, Any]] | pandas.DataFrame) -> list[Sectio
         groups = [teacher_rows] if teacher_rows else []
         pooled_teacher = next((row for row in teacher_rows if not row.failed), None)
         comparisons = []
-        for arch in students["arch"].drop_duplicates():
+        for arch in _arch_order(students):
             group = _student_group(arch, students[students["arch"] == arch], real_is)
             _mark_against_teacher(pooled_teacher, group)
             comparisons.extend(compare_rows(group))

@@ -397,3 +397,11 @@ def test_methods_are_ordered_by_their_table_order():
     finally:
         pm.unregister(plugin)
     assert ordered == ["vanilla", "early:x=1", "mse", "lit", "akdg", "l1_kd", "zz_kd"]
+
+
+def test_architectures_whose_cells_were_all_skipped_come_last():
+    skipped = [cell("mlp", "lit", seed, status="skipped", error="no aligned stages")
+               for seed in (0, 1)]
+    text = render_table([real(), teacher(), *skipped, student("dcgan", "vanilla", 0, 31.0, 6.8)])
+    models = [line.split("|")[1].strip() for line in text.splitlines() if line.startswith("| ")]
+    assert [m for m in models if m in ("dcgan", "mlp")] == ["dcgan", "mlp"]

@@ -1,0 +1,99 @@
+"""Have the FID curves flattened? Each method's mean curve over seeds, from ``eval_log.csv``.
+
+A budget is long enough when the mean FID changes by less than
+``defaults.CONVERGENCE_MAX_CHANGE`` over the last third of the steps. The
+change is measured from the last score at or before two thirds of the steps
+to the last score, so that with sparse scores it covers at least a third.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas
+from tabulate import tabulate
+
+from akdgbench import defaults
+from akdgbench.errors import UsageError
+from akdgbench.results import DONE, STUDENT, open_run
+from akdgbench.results_model import results_frame
+
+EVAL_LOG_FILE = "eval_log.csv"
+
+
+@dataclass(frozen=True)
+class Curve:
+    dataset: str
+    teacher: str
+    arch: str
+    method: str
+    seeds: int
+    mean_fid: dict[int, float]  # step -> FID averaged over the seeds scored at that step
+
+    @property
+    def last_third_change(self) -> float | None:
+        """|FID(end) - FID(start of the last third)| / FID(start), or None if too few scores."""
+        steps = sorted(self.mean_fid)
+        if len(steps) < 2:
+            return None
+        start = max((step for step in steps if step <= steps[-1] * 2 / 3), default=None)
+        if start is None or start == steps[-1]:
+            return None
+        return abs(self.mean_fid[steps[-1]] - self.mean_fid[start]) / self.mean_fid[start]
+
+    @property
+    def converged(self) -> bool | None:
+        change = self.last_third_change
+        return None if change is None else change < defaults.CONVERGENCE_MAX_CHANGE
+
+
+def method_curves(run_dir: str | Path) -> list[Curve]:
+    """One curve per (data set, teacher, student architecture, method) with scored steps."""
+    store = open_run(run_dir)
+    rows = store.latest_rows()
+    frame = results_frame(rows) if rows else pandas.DataFrame()
+    if frame.empty:
+        raise UsageError(f"no cell in {run_dir} yet: no curves")
+    students = frame[(frame["status"] == DONE) & (frame["kind"] == STUDENT)]
+    curves = []
+    keys = ["dataset", "teacher", "arch", "method"]
+    for key, cells in students.groupby(keys, sort=False):
+        logs = []
+        for cell_id in cells["cell_id"]:
+            path = store.cell_dir(cell_id) / EVAL_LOG_FILE
+            if path.is_file():
+                log = pandas.read_csv(path)[["step", "fid"]].dropna()
+                logs.append(log.drop_duplicates("step", keep="last").set_index("step")["fid"])
+        if not logs:
+            continue
+        table = pandas.concat(logs, axis=1).dropna()  # steps every seed has scored
+        curves.append(Curve(*key, seeds=len(logs),
+                            mean_fid={int(step): float(fid)
+                                      for step, fid in table.mean(axis=1).items()}))
+    if not curves:
+        raise UsageError(f"no FID curves in {run_dir}: run with --eval-every N to score them")
+    return curves
+
+
+def render_curves(curves: list[Curve], fmt: str = "github") -> str:
+    """Mean FID at each scored step, the change over the last third and the verdict."""
+    steps = sorted({step for curve in curves for step in curve.mean_fid})
+    rows = []
+    for curve in curves:
+        change = curve.last_third_change
+        verdict = {True: "converged", False: "still moving", None: "too few scores"}[
+            curve.converged]
+        rows.append([curve.arch, curve.method, curve.seeds,
+                     *(_fid_text(curve.mean_fid.get(step)) for step in steps),
+                     "–" if change is None else f"{100 * change:.1f}%", verdict])
+    headers = ["student", "method", "seeds", *(f"{step:,}" for step in steps),
+               "last third", "verdict"]
+    title = (f"Mean FID over seeds at each scored step; converged: it changed by less than "
+             f"{100 * defaults.CONVERGENCE_MAX_CHANGE:.0f}% over the last third of the steps.")
+    return f"{title}\n\n{tabulate(rows, headers=headers, tablefmt=fmt)}\n"
+
+
+def _fid_text(value: float | None) -> str:
+    return "–" if value is None or math.isnan(value) else f"{value:.1f}"

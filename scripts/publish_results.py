@@ -1,0 +1,57 @@
+"""Copy a finished run's small artefacts into a folder of the repository (docs/results/...).
+
+    python scripts/publish_results.py results/digits docs/results/digits
+
+Writes the rows (results.csv, results.jsonl), the config with the machine it ran on,
+the tables (table.md, table.tex), the pairwise comparisons (compare.md), the
+convergence check (curves.md) and the figures (FID against params and images/s,
+FID over steps, a sample montage); checkpoints and caches stay behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+from akdgbench.comparison_table import render_comparisons
+from akdgbench.convergence import method_curves, render_curves
+from akdgbench.errors import UsageError
+from akdgbench.plots import plot_run
+from akdgbench.results import atomic_write_text
+from akdgbench.tables import load_runs, render_table
+
+COPIED = ("results.csv", "results.jsonl", "config.json")
+
+
+def publish(run_dir: Path, out: Path) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in COPIED:
+        shutil.copyfile(run_dir / name, out / name)
+        written.append(out / name)
+    rows = load_runs([run_dir])
+    texts = {"table.md": render_table(rows, "github"), "table.tex": render_table(rows, "latex"),
+             "compare.md": render_comparisons(rows, "github"),
+             "curves.md": render_curves(method_curves(run_dir))}
+    for name, text in texts.items():
+        atomic_write_text(out / name, text)
+        written.append(out / name)
+    return written + plot_run(run_dir, out)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run_dir", type=Path)
+    parser.add_argument("out", type=Path)
+    args = parser.parse_args(argv)
+    try:
+        for path in publish(args.run_dir, args.out):
+            print(path)
+    except (UsageError, FileNotFoundError) as exc:
+        sys.exit(f"Error: {exc}")
+
+
+if __name__ == "__main__":
+    main()

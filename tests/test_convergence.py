@@ -1,0 +1,67 @@
+"""Convergence of the FID curves: mean over seeds, change over the last third."""
+
+import pytest
+from click.testing import CliRunner
+
+from akdgbench.cli import cli
+from akdgbench.convergence import Curve, method_curves, render_curves
+from akdgbench.errors import UsageError
+from akdgbench.results import RunStore
+
+
+def row(method, seed, status="done"):
+    return {"cell_id": f"{method}-{seed}", "dataset": "mnist5k", "teacher": "dcgan",
+            "arch": "dcgan", "method": method, "seed": seed, "steps": 3000, "status": status,
+            "fid": 50.0, "is_mean": 8.0}
+
+
+def make_run(path, curves):
+    """``curves``: (method, seed, {step: fid}, status)."""
+    store = RunStore(path)
+    store.write_config({"settings": {}})
+    store.upsert_many([row(method, seed, status) for method, seed, _, status in curves])
+    for method, seed, fids, _ in curves:
+        cell_dir = store.cell_dir(f"{method}-{seed}")
+        cell_dir.mkdir(parents=True, exist_ok=True)
+        lines = ["step,fid,is_mean"] + [f"{step},{fid},5.0" for step, fid in fids.items()]
+        (cell_dir / "eval_log.csv").write_text("\n".join(lines) + "\n")
+    return store
+
+
+def test_mean_over_seeds_and_the_change_over_the_last_third(tmp_path):
+    make_run(tmp_path, [
+        ("vanilla", 0, {1000: 300.0, 2000: 110.0, 3000: 100.0}, "done"),
+        ("vanilla", 1, {1000: 500.0, 2000: 90.0, 3000: 96.0}, "done"),
+        ("akdg", 0, {1000: 300.0, 2000: 200.0, 3000: 100.0}, "done"),
+        ("mse", 0, {1000: 300.0, 2000: 150.0, 3000: 1.0}, "failed"),  # not a finished curve
+    ])
+    curves = {curve.method: curve for curve in method_curves(tmp_path)}
+    assert set(curves) == {"vanilla", "akdg"}
+    vanilla = curves["vanilla"]
+    assert vanilla.seeds == 2 and vanilla.mean_fid == {1000: 400.0, 2000: 100.0, 3000: 98.0}
+    assert vanilla.last_third_change == pytest.approx(0.02) and vanilla.converged
+    assert curves["akdg"].last_third_change == pytest.approx(0.5)
+    assert curves["akdg"].converged is False
+
+
+def test_the_last_third_starts_at_the_last_score_before_two_thirds():
+    curve = Curve("d", "t", "a", "m", 1, {1000: 200.0, 2000: 120.0, 3000: 110.0, 4000: 100.0})
+    assert curve.last_third_change == pytest.approx(20 / 120)  # from step 2,000 (<= 2,667)
+    assert Curve("d", "t", "a", "m", 1, {4000: 100.0}).converged is None
+
+
+def test_curves_command(tmp_path):
+    make_run(tmp_path, [("vanilla", 0, {1000: 300.0, 2000: 105.0, 3000: 100.0}, "done")])
+    result = CliRunner().invoke(cli, ["curves", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "converged" in result.output and "4.8%" in result.output
+    assert render_curves(method_curves(tmp_path), "tsv").count("\n") >= 3
+
+
+def test_a_run_without_curves_is_one_line(tmp_path):
+    store = make_run(tmp_path, [])
+    store.upsert_many([row("vanilla", 0)])
+    with pytest.raises(UsageError, match="--eval-every"):
+        method_curves(tmp_path)
+    result = CliRunner().invoke(cli, ["curves", str(tmp_path)])
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
