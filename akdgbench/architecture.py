@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from akdgbench.specs import parse_spec, resolve_options
+from akdgbench.specs import Configurable
 
 
 class Generator(nn.Module):
@@ -45,13 +45,10 @@ class Generator(nn.Module):
         return torch.randn(n, self.z_dim, device=device, generator=generator)
 
 
-class Architecture:
+class Architecture(Configurable):
     """A generator/discriminator family, configured by a spec such as ``dcgan:width=0.25``."""
 
-    name: ClassVar[str]
-    description: ClassVar[str] = ""
-    #: every option with its default; a spec may set only these
-    options: ClassVar[dict[str, Any]] = {}
+    plugin_kind = "architecture"
     #: overrides applied when the family is used as a teacher / as a student
     teacher_preset: ClassVar[dict[str, Any]] = {}
     student_preset: ClassVar[dict[str, Any]] = {}
@@ -67,15 +64,12 @@ class Architecture:
     def __init__(self, role: str = "student", **given: Any) -> None:
         if role not in ("teacher", "student"):
             raise ValueError(f"role must be 'teacher' or 'student', not {role!r}")
-        preset = self.teacher_preset if role == "teacher" else self.student_preset
         self.role = role
-        self.given = dict(given)
-        self.config = resolve_options(f"architecture {self.name!r}", self.options, given, preset)
+        super().__init__(**given)
 
-    @property
-    def spec(self) -> str:
-        """The user's spec, e.g. ``dcgan:width=0.25`` (presets are implied by the role)."""
-        return ":".join([self.name, *(f"{k}={v}" for k, v in sorted(self.given.items()))])
+    def preset(self) -> dict[str, Any]:
+        """The role's preset (the spec, ``spec``, leaves it implied by the role)."""
+        return self.teacher_preset if self.role == "teacher" else self.student_preset
 
     def build_generator(self, resolution: int, channels: int) -> Generator:
         raise NotImplementedError
@@ -84,10 +78,3 @@ class Architecture:
         """A discriminator returning one logit per image, shape (B,) or (B, 1)."""
         raise NotImplementedError
 
-
-def make_architecture(spec: str, role: str = "student") -> Architecture:
-    from akdgbench.plugins import get
-
-    parsed = parse_spec(spec)
-    cls = get("architecture", parsed.name)
-    return cls(role=role, **parsed.options)

@@ -13,7 +13,8 @@ from typing import Any
 import pandas
 from tabulate import tabulate
 
-from akdgbench.table_rows import build_sections, missing
+from akdgbench.results_model import missing
+from akdgbench.table_sections import build_sections
 from akdgbench.table_stats import ALPHA, CONFIDENCE, Comparison
 from akdgbench.tables import STYLES, latex_escape, latex_symbols, parse_format, section_title
 

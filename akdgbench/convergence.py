@@ -17,8 +17,8 @@ from tabulate import tabulate
 
 from akdgbench import defaults
 from akdgbench.errors import UsageError
-from akdgbench.results import DONE, REAL_METHOD, TEACHER_METHOD, open_run
-from akdgbench.table_rows import results_frame
+from akdgbench.results import DONE, STUDENT, open_run
+from akdgbench.results_model import results_frame
 
 EVAL_LOG_FILE = "eval_log.csv"
 
@@ -56,8 +56,7 @@ def method_curves(run_dir: str | Path) -> list[Curve]:
     frame = results_frame(rows) if rows else pandas.DataFrame()
     if frame.empty:
         raise UsageError(f"no cell in {run_dir} yet: no curves")
-    students = frame[(frame["status"] == DONE)
-                     & ~frame["method"].isin([TEACHER_METHOD, REAL_METHOD])]
+    students = frame[(frame["status"] == DONE) & (frame["kind"] == STUDENT)]
     curves = []
     keys = ["dataset", "teacher", "arch", "method"]
     for key, cells in students.groupby(keys, sort=False):

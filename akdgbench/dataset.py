@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 import torch
 from torch.utils.data import Dataset as TorchDataset
 
-from akdgbench.specs import parse_spec, resolve_options
+from akdgbench.specs import Configurable
 
 
 class TensorImages(TorchDataset):
@@ -28,14 +28,10 @@ class TensorImages(TorchDataset):
         return self.images[index]
 
 
-class Dataset:
+class Dataset(Configurable):
     """A data set, configured by a spec such as ``folder:path=DIR:size=64``."""
 
-    name: ClassVar[str]
-    description: ClassVar[str] = ""
-    options: ClassVar[dict[str, Any]] = {}
-    #: natural images are scored with Inception-v3; others need their own extractor
-    natural_images: ClassVar[bool] = True
+    plugin_kind = "dataset"
     #: the feature extractor ``--feature-extractor auto`` picks for this data set
     default_feature_extractor: ClassVar[str] = "inception-v3-compat"
     #: how many samples the literature evaluates with
@@ -44,12 +40,7 @@ class Dataset:
 
     def __init__(self, data_root: str | Path, **given: Any) -> None:
         self.data_root = Path(data_root).expanduser()
-        self.given = dict(given)
-        self.config = resolve_options(f"dataset {self.name!r}", self.options, given)
-
-    @property
-    def spec(self) -> str:
-        return ":".join([self.name, *(f"{k}={v}" for k, v in sorted(self.given.items()))])
+        super().__init__(**given)
 
     @property
     def resolution(self) -> int:
@@ -66,10 +57,3 @@ class Dataset:
     #: the split ``reference_set`` returns, part of the real-statistics cache key
     reference_split: ClassVar[str] = "train"
 
-
-def make_dataset(spec: str, data_root: str | Path) -> Dataset:
-    from akdgbench.plugins import get
-
-    parsed = parse_spec(spec)
-    cls = get("dataset", parsed.name)
-    return cls(data_root, **parsed.options)

@@ -77,9 +77,11 @@ def check_sample_counts(metrics: tuple[str, ...], num_samples: int,
                              f"{label}: it needs at least {minimum}")
 
 
-def resolve_device(device: torch.device | str | None, module: torch.nn.Module | None = None
-                   ) -> torch.device:
-    """``None`` means where ``module`` lives (CPU when it has no parameters)."""
+def evaluation_device(device: torch.device | str | None, module: torch.nn.Module | None = None
+                      ) -> torch.device:
+    """Where to evaluate: a device object or name (``cuda:1``), or ``None`` for where
+    ``module`` lives (CPU when it has no parameters). Not to be confused with
+    :func:`akdgbench.training_settings.resolve_device`, which resolves ``auto``."""
     if device is None:
         parameter = next(module.parameters(), None) if module is not None else None
         return parameter.device if parameter is not None else torch.device("cpu")
@@ -183,7 +185,7 @@ def evaluate_quality(
     num_samples = int(num_samples or dataset.default_eval_samples)
     extractor, cache_root, cache_name = _prepare(feature_extractor, dataset, inception_weights,
                                                  cache_dir)
-    device = resolve_device(device, generator)
+    device = evaluation_device(device, generator)
     needs_reference = any(metric in TWO_SAMPLE_METRICS for metric in metrics)
     reference = UInt8Images(dataset.reference_set)
     real_count = reference_count(reference, cache_root, cache_name) if needs_reference else None
@@ -234,7 +236,7 @@ def evaluate_real(
     """
     extractor, cache_root, cache_name = _prepare(feature_extractor, dataset, inception_weights,
                                                  cache_dir)
-    device = resolve_device(device)
+    device = evaluation_device(device)
     reference = UInt8Images(dataset.reference_set)
     count = reference_count(reference, cache_root, cache_name)
     if count < MIN_SAMPLES["isc"]:
@@ -353,7 +355,7 @@ def measure_efficiency(
         ``latency_ms``, ``checkpoint_bytes``, ``peak_memory_mb`` (CUDA only, else ``None``),
         ``device``.
     """
-    device = resolve_device(device, generator)
+    device = evaluation_device(device, generator)
     with evaluation_mode(generator, device):
         single = _latent(generator, 1, device)
         with torch.no_grad():

@@ -18,7 +18,6 @@ from typing import Any
 import torch
 import torch_fidelity.registry as fidelity_registry
 from torch.utils.data import Dataset as TorchDataset
-from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
 from torch_fidelity.generative_model_base import GenerativeModelBase
 
 from akdgbench import defaults
@@ -71,19 +70,18 @@ class PreparedExtractor:
 
 def prepare_extractor(name: str, inception_weights: str | os.PathLike[str] | None = None
                       ) -> PreparedExtractor:
-    """Validate ``name`` against our registry and find what it needs (Inception: a weights file)."""
-    extractor_class = get_registry("feature extractor").get(name)  # UsageError listing known names
-    register_extractors_with_fidelity()
-    if issubclass(extractor_class, FeatureExtractorInceptionV3):
-        from akdgbench.builtin.extractors.inception import (
-            resolve_inception_weights,
-            weights_cache_tag,
-        )
+    """Validate ``name`` against our registry and find what it needs, as its plugin says.
 
-        weights = resolve_inception_weights(inception_weights)
-        return PreparedExtractor(name, {"feature_extractor_weights_path": str(weights)},
-                                 weights_cache_tag(weights))
-    cache_tag = getattr(extractor_class, "cache_tag", None)
+    A plugin that registered the extractor with ``prepare=`` finds its own weights
+    (``inception_weights``, the ``--inception-weights`` option, is handed to it).
+    """
+    entry = get_registry("feature extractor").entry(name)  # UsageError listing known names
+    register_extractors_with_fidelity()
+    prepare = entry.details.get("prepare")
+    if prepare is not None:
+        kwargs, cache_tag = prepare(inception_weights)
+        return PreparedExtractor(name, dict(kwargs), cache_tag)
+    cache_tag = getattr(entry.obj, "cache_tag", None)
     return PreparedExtractor(name, {}, cache_tag() if callable(cache_tag) else "")
 
 

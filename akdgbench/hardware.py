@@ -211,26 +211,26 @@ def parse_jobs(value: Any) -> int | str:
     return jobs
 
 
-def resolve_fast_paths(settings: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Settings with ``auto`` precision and memory format decided for this machine's device.
+def resolve_fast_paths(device_name: str, precision_choice: str,
+                       channels_last_choice: Any) -> dict[str, Any]:
+    """``auto`` precision and memory format decided for this machine's device.
 
-    Returns the resolved settings and a record of the machine and each choice
-    with its reason (the run header prints it; ``config.json`` keeps it).
+    Returns a record of the machine and each choice (``record["precision"]["value"]``,
+    ``record["channels_last"]["value"]``) with its reason (the run header prints it;
+    ``config.json`` keeps it).
     """
     from akdgbench.training_settings import resolve_device
 
-    device = resolve_device(settings["device"])
+    device = resolve_device(device_name)
     hardware = detect()
-    precision = choose_precision(settings["precision"], device, hardware)
-    channels_last = choose_channels_last(settings["channels_last"], device, precision.value)
-    resolved = {**settings, "precision": precision.value, "channels_last": channels_last.value}
-    record = {
+    precision = choose_precision(precision_choice, device, hardware)
+    channels_last = choose_channels_last(channels_last_choice, device, precision.value)
+    return {
         "device": str(device),
         "hardware": hardware.as_dict(),
         "precision": asdict(precision),
         "channels_last": asdict(channels_last),
     }
-    return resolved, record
 
 
 def describe_fast_paths(record: dict[str, Any]) -> list[str]:

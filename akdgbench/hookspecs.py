@@ -26,8 +26,8 @@ if TYPE_CHECKING:
     from akdgbench.checkpoint_formats import CheckpointFormat
     from akdgbench.dataset import Dataset
     from akdgbench.executor import Executor
+    from akdgbench.grid import Cell
     from akdgbench.method import Method
-    from akdgbench.runner import Cell
 
 hookspec = pluggy.HookspecMarker("akdgbench")
 hookimpl = pluggy.HookimplMarker("akdgbench")
@@ -38,8 +38,12 @@ Registered = TypeVar("Registered", contravariant=True)
 class Register(Protocol[Registered]):
     """The callback a registration hook receives."""
 
-    def __call__(self, obj: Registered, name: str | None = None) -> None:
-        """Register ``obj`` under ``name``, by default its ``name`` attribute."""
+    def __call__(self, obj: Registered, name: str | None = None, **details: Any) -> None:
+        """Register ``obj`` under ``name``, by default its ``name`` attribute.
+
+        ``details`` are what a kind documents beside the object (a feature
+        extractor's ``prepare``).
+        """
 
 
 @hookspec
@@ -71,7 +75,12 @@ def register_feature_extractors(register: Register[type[FeatureExtractorBase]]) 
     """Register torch-fidelity feature extractors (``FeatureExtractorBase`` subclasses).
 
     :param register: call ``register(ExtractorClass, name="...")``; the name is what
-        ``--feature-extractor`` takes.
+        ``--feature-extractor`` takes. An extractor that needs a file it does not ship
+        (Inception-v3's weights) passes ``prepare=function``: ``prepare(weights)`` gets the
+        ``--inception-weights`` value (or None), finds the file (a clear ``UsageError``
+        when it cannot) and returns ``(kwargs, cache_tag)``, the extra keyword arguments of
+        torch-fidelity's ``calculate_metrics`` and a tag naming the weights in feature
+        cache keys. Without it, an extractor class's ``cache_tag()`` (if any) names them.
     """
 
 
@@ -107,7 +116,8 @@ def register_checkpoint_formats(register: Register[type[CheckpointFormat]]) -> N
 def on_cell_start(cell: Cell, cell_dir: Path) -> None:
     """A cell (one teacher/student/method/seed combination) starts training.
 
-    :param cell: the :class:`akdgbench.runner.Cell` being run.
+    :param cell: the :class:`akdgbench.grid.Cell` being run; its ``kind`` is
+        ``"student"``, or ``"teacher"`` / ``"real"`` for the reference rows.
     :param cell_dir: the directory of the cell, where it checkpoints and logs.
     """
 

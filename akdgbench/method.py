@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 import torch
 from torch import nn
 
-from akdgbench.specs import parse_spec, resolve_options
+from akdgbench.specs import Configurable
 
 if TYPE_CHECKING:
     from akdgbench.architecture import Architecture, Generator
@@ -97,27 +97,20 @@ class Step(Protocol):
         """A fresh latent batch for the student."""
 
 
-class Method:
-    name: ClassVar[str]
-    description: ClassVar[str] = ""
-    options: ClassVar[dict[str, Any]] = {}
+class Method(Configurable):
+    plugin_kind = "method"
     needs_teacher: ClassVar[bool] = False
     #: the method uses ``ctx.teacher_discriminator`` (implies ``needs_teacher``); a teacher
     #: without a discriminator (e.g. a bare generator checkpoint) is refused before training
     needs_teacher_discriminator: ClassVar[bool] = False
+    #: the method's place in tables and plots (lower first); methods without one follow,
+    #: alphabetically. The built-ins take the AKDG paper's order: vanilla, mse, lit, akdg.
+    table_order: ClassVar[float | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if cls.needs_teacher_discriminator:
             cls.needs_teacher = True
-
-    def __init__(self, **given: Any) -> None:
-        self.given = dict(given)
-        self.config = resolve_options(f"method {self.name!r}", self.options, given)
-
-    @property
-    def spec(self) -> str:
-        return ":".join([self.name, *(f"{k}={v}" for k, v in sorted(self.given.items()))])
 
     def check_compatible(self, teacher: Generator | None, student: Generator) -> None:
         """Raise ``UsageError`` when this method cannot distil ``teacher`` into ``student``."""
@@ -136,10 +129,3 @@ class Method:
         """The student's loss, or named terms that are summed (each is logged)."""
         raise NotImplementedError
 
-
-def make_method(spec: str) -> Method:
-    from akdgbench.plugins import get
-
-    parsed = parse_spec(spec)
-    cls = get("method", parsed.name)
-    return cls(**parsed.options)

@@ -12,9 +12,8 @@
 - ``samples.png``: a montage of each cell's fixed-z ``samples.png``,
   labelled by architecture, method and seed.
 
-A figure with nothing to show is not written. Public API::
-
-    plot_run(run_dir, out_dir=None) -> list[Path]     (default out_dir: RUN_DIR/plots)
+A figure with nothing to show is not written. :func:`plot_run` draws them all
+(by default into ``RUN_DIR/plots``).
 """
 
 from __future__ import annotations
@@ -33,8 +32,8 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter
 
 from akdgbench.errors import UsageError
-from akdgbench.results import DONE, FILE_MODE, REAL_METHOD, TEACHER_METHOD, RunStore, open_run
-from akdgbench.table_rows import format_count, method_sort_key, missing, results_frame
+from akdgbench.results import DONE, FILE_MODE, REAL, STUDENT, TEACHER, RunStore, open_run
+from akdgbench.results_model import format_count, method_sort_key, missing, results_frame
 
 PLOTS_DIR = "plots"
 EVAL_LOG_FILE = "eval_log.csv"
@@ -61,10 +60,10 @@ def _save(figure: Figure, path: Path) -> Path:
 
 
 def _ordered(cells: pandas.DataFrame) -> pandas.DataFrame:
-    """Teacher first, then architectures in order of appearance, methods in the paper's order."""
+    """Teacher first, then architectures in order of appearance, methods in their table order."""
     arch_rank = {arch: i for i, arch in enumerate(cells["arch"].drop_duplicates())}
     keys = [
-        (row.method != TEACHER_METHOD, arch_rank[row.arch], method_sort_key(row.method),
+        (row.kind != TEACHER, arch_rank[row.arch], method_sort_key(row.method),
          -math.inf if missing(row.seed) else row.seed)
         for row in cells.itertuples()
     ]
@@ -74,8 +73,8 @@ def _ordered(cells: pandas.DataFrame) -> pandas.DataFrame:
 
 def _sections(frame: pandas.DataFrame) -> Iterator[tuple[str, pandas.DataFrame]]:
     """(title, cells) per (dataset, teacher); a teacher row's teacher is its own arch."""
-    measured = frame[frame["method"] != REAL_METHOD].copy()
-    is_teacher = measured["method"] == TEACHER_METHOD
+    measured = frame[frame["kind"] != REAL].copy()
+    is_teacher = measured["kind"] == TEACHER
     measured["section_teacher"] = measured["teacher"].where(
         ~is_teacher | (measured["teacher"] != ""), measured["arch"]
     )
@@ -86,7 +85,7 @@ def _sections(frame: pandas.DataFrame) -> Iterator[tuple[str, pandas.DataFrame]]
 
 def _styles(frame: pandas.DataFrame) -> tuple[dict[str, str], dict[str, str]]:
     """A marker per method and a colour per student architecture, stable across panels."""
-    students = frame[~frame["method"].isin([TEACHER_METHOD, REAL_METHOD])]
+    students = frame[frame["kind"] == STUDENT]
     methods = sorted(students["method"].unique(), key=method_sort_key)
     archs = list(students["arch"].drop_duplicates())
     markers = {method: MARKERS[i % len(MARKERS)] for i, method in enumerate(methods)}
@@ -119,7 +118,7 @@ def _scatter(frame: pandas.DataFrame, x_column: str, x_label: str, path: Path) -
     for axes, (title, cells) in zip(figure.subplots(1, len(sections), squeeze=False)[0],
                                     sections, strict=True):
         for row in cells.itertuples():
-            if row.method == TEACHER_METHOD:
+            if row.kind == TEACHER:
                 axes.scatter(getattr(row, x_column), row.fid, marker="*", s=220, color="black",
                              zorder=3)
             else:
@@ -152,7 +151,7 @@ def _steps_curves(frame: pandas.DataFrame, store: RunStore, path: Path) -> Path 
     for title, cells in _sections(frame):
         for row in cells.itertuples():
             log_path = store.cell_dir(row.cell_id) / EVAL_LOG_FILE
-            if row.method != TEACHER_METHOD and log_path.is_file():
+            if row.kind != TEACHER and log_path.is_file():
                 curves.append((title, row, _read_eval_log(log_path)))
     if not curves:
         return None
@@ -173,7 +172,7 @@ def _steps_curves(frame: pandas.DataFrame, store: RunStore, path: Path) -> Path 
             axes.plot([], [], color="grey", linestyle=":", label="did not finish")
             labelled.add((title, row.arch, ""))
     for (title, arch), axes in axes_of.items():
-        teacher = frame[(frame["method"] == TEACHER_METHOD) & (frame["status"] == DONE)
+        teacher = frame[(frame["kind"] == TEACHER) & (frame["status"] == DONE)
                         & frame["fid"].notna()]
         teacher = [cells for t, cells in _sections(teacher) if t == title]
         if teacher:
@@ -203,7 +202,7 @@ def _montage(frame: pandas.DataFrame, store: RunStore, path: Path) -> Path | Non
     for axes, (row, sample_path) in zip(grid, tiles, strict=False):
         image = imread(sample_path)
         axes.imshow(image, cmap="gray" if image.ndim == 2 else None, interpolation="nearest")
-        if row.method == TEACHER_METHOD:
+        if row.kind == TEACHER:
             label = f"teacher\n{row.arch}"
         else:
             seed = "" if missing(row.seed) else f", seed {row.seed:g}"
@@ -219,7 +218,7 @@ def plot_run(run_dir: str | Path, out_dir: str | Path | None = None) -> list[Pat
     rows = store.latest_rows()
     frame = results_frame(rows) if rows else None
     if frame is None or frame[(frame["status"] == DONE)
-                              & (frame["method"] != REAL_METHOD)].empty:
+                              & (frame["kind"] != REAL)].empty:
         raise UsageError(f"no finished cell in {run_dir} yet: nothing to plot")
     out = Path(out_dir) if out_dir is not None else store.run_dir / PLOTS_DIR
     written = [

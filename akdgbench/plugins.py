@@ -16,6 +16,7 @@ import importlib.util
 import os
 import socket
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -26,6 +27,7 @@ import pluggy
 from akdgbench import hookspecs
 from akdgbench.errors import UsageError
 from akdgbench.registry import Registry
+from akdgbench.specs import parse_spec
 
 BUILTIN_PLUGINS = (
     "akdgbench.builtin.methods.vanilla",
@@ -209,8 +211,9 @@ def get_registry(kind: str) -> Registry:
     hook = getattr(pm.hook, REGISTRATION_HOOKS[kind])
     for impl in hook.get_hookimpls():  # registration order
 
-        def register(obj: Any, name: str | None = None, _plugin: str = impl.plugin_name) -> None:
-            registry.register(obj, name, plugin=_plugin)
+        def register(obj: Any, name: str | None = None, _plugin: str = impl.plugin_name,
+                     **details: Any) -> None:
+            registry.register(obj, name, plugin=_plugin, **details)
 
         impl.function(register=register)
     return registry
@@ -218,6 +221,27 @@ def get_registry(kind: str) -> Registry:
 
 def get(kind: str, name: str) -> Any:
     return get_registry(kind).get(name)
+
+
+def make(kind: str, spec: str, **arguments: Any) -> Any:
+    """The plugin object that ``spec`` names: ``make("architecture", "dcgan:width=0.25")``.
+
+    ``arguments`` go to its class beside the spec's options: what the kind needs
+    (an architecture's ``role``, a data set's ``data_root``) or defaults the spec
+    may override (an executor's ``folder``).
+    """
+    parsed = parse_spec(spec)
+    return get(kind, parsed.name)(**{**arguments, **parsed.options})
+
+
+def train_step_reporter(cell: Any) -> Callable[[int, dict[str, float]], None]:
+    """The engine's ``on_log`` callback, bound to the ``on_train_step`` hook for ``cell``
+    (None while a teacher trains)."""
+
+    def on_log(step: int, losses: dict[str, float]) -> None:
+        pm.hook.on_train_step(cell=cell, step=step, losses=losses)
+
+    return on_log
 
 
 def plugin_source(plugin_name: str) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from akdgbench.errors import UsageError, unknown_name_error
@@ -14,6 +14,8 @@ class Entry:
     name: str
     obj: Any
     plugin: str
+    #: what the plugin said beside the object (``register(obj, name, **details)``)
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 class Registry:
@@ -21,7 +23,9 @@ class Registry:
         self.kind = kind
         self._entries: dict[str, Entry] = {}
 
-    def register(self, obj: Any, name: str | None = None, *, plugin: str = "?") -> None:
+    def register(
+        self, obj: Any, name: str | None = None, *, plugin: str = "?", **details: Any
+    ) -> None:
         name = name or getattr(obj, "name", None)
         if not name or not isinstance(name, str):
             raise UsageError(f"plugin {plugin!r} registered a {self.kind} without a name")
@@ -30,12 +34,15 @@ class Registry:
             raise UsageError(
                 f"{self.kind} {name!r} is registered twice: by plugin {first!r} and by {plugin!r}"
             )
-        self._entries[name] = Entry(name, obj, plugin)
+        self._entries[name] = Entry(name, obj, plugin, details)
 
     def get(self, name: str) -> Any:
+        return self.entry(name).obj
+
+    def entry(self, name: str) -> Entry:
         if name not in self._entries:
             raise unknown_name_error(self.kind, name, self._entries)
-        return self._entries[name].obj
+        return self._entries[name]
 
     def names(self) -> list[str]:
         return sorted(self._entries)

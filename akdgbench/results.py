@@ -14,30 +14,19 @@ under a file lock; a row replaces the row with the same ``cell_id`` (upsert).
 Cells that run on other machines write only ``cells/<cell_id>/row.json``;
 ``RunStore.collect()`` folds those into the results files.
 
-Row conventions: ``method`` says what a row is (``"teacher"`` for the teacher,
-whose ``arch`` and ``teacher`` are both its spec; ``"real"`` for the IS of real
-data, for scale; otherwise the student's method spec). ``status`` is
-``"done"``, ``"failed"``, ``"diverged"`` or ``"skipped"`` (a pair the method
-cannot handle); ``error`` holds the one-line reason.
+Row conventions: ``kind`` says what a row measures (``"student"``: a student
+trained by ``method``, its spec; ``"teacher"``: the teacher, whose ``arch`` and
+``teacher`` are both its spec; ``"real"``: the IS of real data, for scale); the
+rows of the teacher and of real data have no ``method``. Rows written before
+rows had a kind name theirs in ``method`` (``"teacher"``, ``"real"``):
+:func:`row_kind` reads both. ``status`` is ``"done"``, ``"failed"``,
+``"diverged"`` or ``"skipped"`` (a pair the method cannot handle); ``error``
+holds the one-line reason.
 ``collapsed`` is true for a finished generator whose samples collapsed to
 (almost) one mode (:mod:`akdgbench.collapse`), false for a healthy one, and
 missing when it was not judged (no IS measured).
 A value that was not measured is missing (``None`` in JSON, empty in CSV),
 never made up; NaN and infinities are stored as missing too.
-
-Public API::
-
-    RESULT_COLUMNS, DONE, FAILED, DIVERGED, SKIPPED, TEACHER_METHOD, REAL_METHOD
-    RunStore(run_dir)
-        .write_config(config) -> dict      .read_config() -> dict
-        .upsert(row) -> list[dict]         .rows() -> list[dict]
-        .write_cell_row(cell_id, row)      .read_cell_row(cell_id) -> dict | None
-        .collect() -> list[dict]           .latest_rows() -> list[dict]
-        .dataframe() -> pandas.DataFrame
-        .cell_dir(cell_id) -> Path
-    is_run_dir(path) -> bool
-    open_run(path) -> RunStore             (UsageError when path is not a run)
-    atomic_write_text(path, text)
 """
 
 from __future__ import annotations
@@ -65,17 +54,20 @@ if TYPE_CHECKING:
     import pandas
 
 RESULT_COLUMNS: tuple[str, ...] = (
-    "cell_id", "dataset", "teacher", "arch", "method", "seed", "steps", "status", "error",
+    "cell_id", "dataset", "teacher", "arch", "method", "kind", "seed", "steps", "status", "error",
     "layers", "params", "mult_adds", "fid", "is_mean", "is_std", "kid_mean", "kid_std",
     "images_per_s", "latency_ms", "checkpoint_bytes", "train_seconds", "eval_seconds",
     "feature_extractor", "eval_samples", "collapsed",
 )
 TEXT_COLUMNS = frozenset(
-    {"cell_id", "dataset", "teacher", "arch", "method", "status", "error", "feature_extractor"}
+    {"cell_id", "dataset", "teacher", "arch", "method", "kind", "status", "error",
+     "feature_extractor"}
 )
 
 DONE, FAILED, DIVERGED, SKIPPED = "done", "failed", "diverged", "skipped"
-TEACHER_METHOD, REAL_METHOD = "teacher", "real"
+#: what a row measures (its ``kind``)
+STUDENT, TEACHER, REAL = "student", "teacher", "real"
+ROW_KINDS = (TEACHER, STUDENT, REAL)
 
 CONFIG_FILE = "config.json"
 RESULTS_CSV = "results.csv"
@@ -84,6 +76,13 @@ CELLS_DIR = "cells"
 CELL_ROW_FILE = "row.json"
 LOCK_FILE = ".results.lock"
 VERSIONED_PACKAGES = ("torch", "torchvision", "torch-fidelity", "akdgbench")
+
+
+def row_kind(row: dict[str, Any]) -> str:
+    """A row's kind; a row written before rows had one names it in ``method``."""
+    if row.get("kind"):
+        return row["kind"]
+    return row["method"] if row.get("method") in (TEACHER, REAL) else STUDENT
 
 
 def _current_umask() -> int:

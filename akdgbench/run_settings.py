@@ -1,12 +1,15 @@
 """The settings of a run: defaults, then the suite, then the command line.
 
-Every key here is both a suite key and (with dashes) a ``run`` option.
+Every key here is both a suite key and (with dashes) a ``run`` option, and a
+field of :class:`akdgbench.config.RunConfig`, which :func:`resolve_settings`
+returns.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from akdgbench.config import RunConfig
 from akdgbench.errors import UsageError
 from akdgbench.hardware import PRECISION_CHOICES, parse_channels_last, parse_jobs
 from akdgbench.specs import split_specs
@@ -134,7 +137,7 @@ def parse_betas(value: Any) -> list[float]:
     return betas
 
 
-def resolve_settings(suite: str | None, overrides: dict[str, Any]) -> dict[str, Any]:
+def resolve_settings(suite: str | None, overrides: dict[str, Any]) -> RunConfig:
     """Defaults <- suite <- command-line ``overrides`` (None means not given)."""
     settings = dict(RUN_DEFAULTS)
     suite_data = load_suite(suite or DEFAULT_SUITE, set(RUN_DEFAULTS))
@@ -170,4 +173,4 @@ def resolve_settings(suite: str | None, overrides: dict[str, Any]) -> dict[str, 
     for key in GRID_KEYS:
         if not settings[key]:
             raise UsageError(f"the grid is empty: --{key} names nothing")
-    return settings
+    return RunConfig.from_dict(settings)

@@ -1,16 +1,17 @@
 """Plugin specs: ``name`` or ``name:key=value:key=value``, lists separated by commas.
 
-Every configurable plugin (method, architecture, data set, executor) declares
-its options as a dict of defaults; values in a spec are converted to the type
-of the default, so ``dcgan:width=abc`` fails with a clear line.
+Every configurable plugin (method, architecture, data set, executor) is a
+:class:`Configurable`: it declares its options as a dict of defaults; values in
+a spec are converted to the type of the default, so ``dcgan:width=abc`` fails
+with a clear line. ``akdgbench.plugins.make(kind, spec)`` builds one from a spec.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
-from akdgbench.errors import UsageError, unknown_name_error
+from akdgbench.errors import UsageError
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,7 @@ class Spec:
     options: dict[str, str] = field(default_factory=dict)
 
     def __str__(self) -> str:
+        """``name:key=value:...``, options sorted: one spelling per configuration."""
         return ":".join([self.name, *(f"{k}={v}" for k, v in sorted(self.options.items()))])
 
 
@@ -93,7 +95,31 @@ def resolve_options(
     return resolved
 
 
-def lookup(kind: str, registry: dict[str, Any], name: str) -> Any:
-    if name not in registry:
-        raise unknown_name_error(kind, name, registry)
-    return registry[name]
+class Configurable:
+    """The base every configurable plugin kind shares: a name, options, and its spec.
+
+    ``given`` holds the options the spec set; ``config`` every option, resolved
+    (defaults, then :meth:`preset`, then ``given``).
+    """
+
+    #: the plugin kind, as messages name it ("method 'akdg': unknown option ...")
+    plugin_kind: ClassVar[str] = "plugin"
+    name: ClassVar[str]
+    description: ClassVar[str] = ""
+    #: every option with its default; a spec may set only these
+    options: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, **given: Any) -> None:
+        self.given = dict(given)
+        self.config = resolve_options(
+            f"{self.plugin_kind} {self.name!r}", self.options, given, self.preset()
+        )
+
+    def preset(self) -> dict[str, Any]:
+        """Values over the defaults and under the given options (none unless a kind has some)."""
+        return {}
+
+    @property
+    def spec(self) -> str:
+        """The spec that makes this object again, e.g. ``dcgan:width=0.25``."""
+        return str(Spec(self.name, self.given))

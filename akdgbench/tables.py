@@ -1,23 +1,14 @@
 """Paper-style tables of a run's results, in the layout of Table I of Tsunashima et al. (ICPR 2020).
 
-One table per (dataset, teacher), built by :mod:`akdgbench.table_rows`: the
-teacher, then each student architecture's methods (vanilla, mse, lit, akdg,
-then others alphabetically), then the IS of real data; % saved against the
+One table per (dataset, teacher), built by :mod:`akdgbench.table_sections`: the
+teacher, then each student architecture's methods in their table order
+(:func:`akdgbench.results_model.method_sort_key`), then the IS of real data; % saved against the
 teacher for params and mult-adds; bold for the value closest to the teacher's
 within each student architecture; failed, diverged, skipped and collapsed cells
 as rows of their own, and n ("2 of 3, 1 collapsed") beside each pooled row; FID
 marked where a difference is not significant (:mod:`akdgbench.table_stats`).
 Formats: GitHub Markdown, LaTeX (booktabs), HTML, and CSV (raw numbers).
-
-Public API::
-
-    render_table(rows, fmt="github", metrics=None) -> str
-    (the comparisons table, ΔFID with CI and p: akdgbench.comparison_table.render_comparisons)
-    write_tables(run_dir) -> list[Path]          table.md and table.tex in the run dir
-    load_runs(run_dirs) -> list[dict]            rows of several runs, concatenated
-    has_finished_cell(rows) -> bool              whether render_table has anything to show
-    parse_format(fmt) -> str, format_for_path(path) -> str | None, FORMATS
-    parse_metrics(text) -> list[Metric], METRICS, DEFAULT_METRICS   (from table_rows)
+The comparisons table (ΔFID with CI and p) is :mod:`akdgbench.comparison_table`.
 """
 
 from __future__ import annotations
@@ -34,20 +25,22 @@ from tabulate import tabulate
 
 from akdgbench.errors import UsageError, unknown_name_error
 from akdgbench.results import DONE, atomic_write_text, open_run
-from akdgbench.table_rows import (
-    COLLAPSED,
+from akdgbench.results_model import (
     DEFAULT_METRICS,
     METRICS,
     Metric,
-    Section,
-    TableRow,
-    build_sections,
     describe_recipe,
     finished_cells,
     missing,
     parse_metrics,
     results_frame,
     unfinished_summary,
+)
+from akdgbench.table_sections import (
+    COLLAPSED,
+    Section,
+    TableRow,
+    build_sections,
 )
 from akdgbench.table_stats import (
     ALPHA,

@@ -31,6 +31,7 @@ from akdgbench.checkpoint import (
 )
 from akdgbench.dataset import Dataset
 from akdgbench.errors import UsageError
+from akdgbench.results import DONE
 from akdgbench.training_settings import TrainSettings, describe_config, resolve_device
 
 KEY_FILE = "teacher.json"
@@ -158,7 +159,7 @@ def teacher_dir(cache_dir: Path, key: dict[str, Any]) -> Path:
 def _cached_or_trained(dataset: Dataset, teacher_arch: Architecture, steps: int,
                        settings: TrainSettings, cache_dir: Path, progress: bool) -> Teacher:
     from akdgbench.engine import train
-    from akdgbench.method import make_method
+    from akdgbench.plugins import make, train_step_reporter
 
     settings = dataclasses.replace(settings, steps=steps)
     key = teacher_key(dataset, teacher_arch, settings)
@@ -170,9 +171,11 @@ def _cached_or_trained(dataset: Dataset, teacher_arch: Architecture, steps: int,
             return load_akdgbench_checkpoint(weights, dataset, teacher_arch,
                                              discriminator_file=directory / CHECKPOINT_NAME)
         (directory / KEY_FILE).write_text(json.dumps(key, indent=2, sort_keys=True) + "\n")
-        outcome = train(dataset=dataset, student_arch=teacher_arch, method=make_method("vanilla"),
-                        settings=settings, out_dir=directory, progress=progress)
-        if outcome.status != "done" or outcome.generator is None:
+        outcome = train(dataset=dataset, student_arch=teacher_arch,
+                        method=make("method", "vanilla"),
+                        settings=settings, out_dir=directory, progress=progress,
+                        on_log=train_step_reporter(None))
+        if outcome.status != DONE or outcome.generator is None:
             raise UsageError(f"training the teacher {teacher_arch.spec} diverged "
                              f"({outcome.error}); try another teacher seed or a lower lr "
                              f"(its run is in {directory})")

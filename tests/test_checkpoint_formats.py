@@ -7,9 +7,9 @@ import torch
 from click.testing import CliRunner
 
 from akdgbench import Dataset, UsageError, hookimpl, plugins
-from akdgbench.architecture import make_architecture
 from akdgbench.checkpoint_formats import CheckpointFormat, split_checkpoint_spec
 from akdgbench.cli import cli
+from akdgbench.plugins import make
 from akdgbench.teachers import Teacher, load_teacher_checkpoint
 
 
@@ -54,7 +54,7 @@ def format_plugin():
 
 def test_hook_register_checkpoint_formats(format_plugin, tmp_path):
     (tmp_path / "seed.txt").write_text("7")
-    arch = make_architecture("dcgan:width=0.1", role="teacher")
+    arch = make("architecture", "dcgan:width=0.1", role="teacher")
     teacher = load_teacher_checkpoint(f"seeded:{tmp_path / 'seed.txt'}", Digits16("."), arch)
     torch.manual_seed(7)
     expected = arch.build_generator(16, 1).state_dict()

@@ -10,12 +10,9 @@ import torch
 from torch import nn
 
 from akdgbench import Architecture, Dataset, Generator, Method, TensorImages, UsageError, hookimpl
-from akdgbench.architecture import make_architecture
 from akdgbench.builtin.methods.akdg import AKDG
-from akdgbench.dataset import make_dataset
 from akdgbench.engine import TrainSettings, train
-from akdgbench.method import make_method
-from akdgbench.plugins import pm
+from akdgbench.plugins import make, pm, train_step_reporter
 
 RESOLUTION = 8
 
@@ -82,7 +79,6 @@ class ImageList(torch.utils.data.Dataset):
 class TinyImages(Dataset):
     name = "tinyimages"
     options = {"count": 40, "lazy": False, "broken": False}
-    natural_images = False
     channels = 1
 
     @property
@@ -140,7 +136,7 @@ def tiny_plugin():
 
 def make_teacher(spec: str = "tinygan:width=12") -> Generator:
     torch.manual_seed(7)
-    return make_architecture(spec, role="teacher").build_generator(RESOLUTION, 1)
+    return make("architecture", spec, role="teacher").build_generator(RESOLUTION, 1)
 
 
 def run(out_dir: Path, method: str = "vanilla", *, steps: int = 4, dataset: str = "tinyimages",
@@ -149,17 +145,17 @@ def run(out_dir: Path, method: str = "vanilla", *, steps: int = 4, dataset: str 
     options = {"batch_size": 8, "device": "cpu", "log_every": 2, "checkpoint_every": 2}
     options.update(overrides)
     settings = TrainSettings(steps=steps, **options)
-    needs_teacher = make_method(method).needs_teacher
+    needs_teacher = make("method", method).needs_teacher
     if needs_teacher and teacher is None:
         teacher = make_teacher(teacher_spec)
     return train(
-        dataset=make_dataset(dataset, out_dir),
-        student_arch=make_architecture(student),
-        method=make_method(method),
+        dataset=make("dataset", dataset, data_root=out_dir),
+        student_arch=make("architecture", student),
+        method=make("method", method),
         settings=settings,
         out_dir=out_dir,
         teacher=teacher,
-        teacher_arch=make_architecture(teacher_spec, role="teacher") if teacher else None,
+        teacher_arch=make("architecture", teacher_spec, role="teacher") if teacher else None,
         progress=False,
     )
 
@@ -224,16 +220,17 @@ def test_resume_is_bit_identical(tmp_path, method, dataset, overrides):
 
     settings = TrainSettings(steps=6, batch_size=8, device="cpu", log_every=1,
                              checkpoint_every=3, **overrides)
-    teacher_needed = make_method(method).needs_teacher
-    kwargs = dict(dataset=make_dataset(dataset, tmp_path),
-                  student_arch=make_architecture("tinygan"), settings=settings,
+    teacher_needed = make("method", method).needs_teacher
+    kwargs = dict(dataset=make("dataset", dataset, data_root=tmp_path),
+                  student_arch=make("architecture", "tinygan"), settings=settings,
                   out_dir=tmp_path / "resumed", progress=False,
-                  teacher_arch=make_architecture("tinygan:width=12", role="teacher")
+                  teacher_arch=make("architecture", "tinygan:width=12", role="teacher")
                   if teacher_needed else None)
     with pytest.raises(Interrupt):
-        train(method=make_method(method), teacher=make_teacher() if teacher_needed else None,
+        train(method=make("method", method), teacher=make_teacher() if teacher_needed else None,
               on_log=interrupt_at_3, **kwargs)
-    resumed = train(method=make_method(method), teacher=make_teacher() if teacher_needed else None,
+    resumed = train(method=make("method", method),
+                    teacher=make_teacher() if teacher_needed else None,
                     **kwargs)
     assert straight.status == resumed.status == "done"
     assert_same_weights(generator_weights(tmp_path / "straight"),
@@ -326,10 +323,11 @@ class PhaseProbe(AKDG):
 
 def test_akdg_latents_are_independent_and_no_discriminator_grads_in_generator_phase(tmp_path):
     method = PhaseProbe()
-    train(dataset=make_dataset("tinyimages", tmp_path), student_arch=make_architecture("tinygan"),
+    train(dataset=make("dataset", "tinyimages", data_root=tmp_path),
+          student_arch=make("architecture", "tinygan"),
           method=method, settings=TrainSettings(steps=2, batch_size=8, device="cpu"),
           out_dir=tmp_path, teacher=make_teacher(),
-          teacher_arch=make_architecture("tinygan:width=12", role="teacher"), progress=False)
+          teacher_arch=make("architecture", "tinygan:width=12", role="teacher"), progress=False)
     # per step: student(z) in the D phase, student(z) in the G phase; teacher(z') once
     assert len(method.teacher_inputs) == 2
     assert len(method.student_inputs) >= 4
@@ -348,12 +346,17 @@ def test_hooks_and_callbacks_once_per_logging_interval(tmp_path):
 
     pm.register(Recorder(), name="engine-test-recorder")
     logged = []
+    report = train_step_reporter("the-cell")  # what the runner passes as on_log
+
+    def on_log(step, losses):
+        report(step, losses)
+        logged.append(step)
+
     try:
-        train(dataset=make_dataset("tinyimages", tmp_path),
-              student_arch=make_architecture("tinygan"), method=make_method("vanilla"),
+        train(dataset=make("dataset", "tinyimages", data_root=tmp_path),
+              student_arch=make("architecture", "tinygan"), method=make("method", "vanilla"),
               settings=TrainSettings(steps=4, batch_size=8, device="cpu", log_every=2),
-              out_dir=tmp_path, progress=False, cell="the-cell",
-              on_log=lambda step, losses: logged.append(step))
+              out_dir=tmp_path, progress=False, on_log=on_log)
     finally:
         pm.unregister(name="engine-test-recorder")
     assert seen == [("the-cell", 2, ["d.d", "g"]), ("the-cell", 4, ["d.d", "g"])]
@@ -370,10 +373,12 @@ def test_evaluation_callback_sees_eval_mode_and_does_not_change_training(tmp_pat
 
     # WGAN-GP draws its mixing weights from the global generator, which evaluation also uses
     settings = TrainSettings(steps=4, batch_size=8, device="cpu", log_every=4, loss="wgan-gp")
-    common = dict(student_arch=make_architecture("tinygan"), settings=settings, progress=False)
-    evaluated = train(dataset=make_dataset("tinyimages", tmp_path), method=make_method("vanilla"),
+    common = dict(student_arch=make("architecture", "tinygan"), settings=settings, progress=False)
+    evaluated = train(dataset=make("dataset", "tinyimages", data_root=tmp_path),
+                      method=make("method", "vanilla"),
                       out_dir=tmp_path / "eval", eval_every=2, on_eval=on_eval, **common)
-    plain = train(dataset=make_dataset("tinyimages", tmp_path), method=make_method("vanilla"),
+    plain = train(dataset=make("dataset", "tinyimages", data_root=tmp_path),
+                  method=make("method", "vanilla"),
                   out_dir=tmp_path / "plain", **common)
     assert calls == [(2, False), (4, False)]
     rows = read_log(tmp_path / "eval" / "eval_log.csv")
@@ -424,14 +429,14 @@ def test_cuda_without_cuda_is_a_usage_error(tmp_path):
 
 def test_teacher_method_without_teacher_is_a_usage_error(tmp_path):
     with pytest.raises(UsageError, match="no teacher was given"):
-        train(dataset=make_dataset("tinyimages", tmp_path),
-              student_arch=make_architecture("tinygan"), method=make_method("akdg"),
+        train(dataset=make("dataset", "tinyimages", data_root=tmp_path),
+              student_arch=make("architecture", "tinygan"), method=make("method", "akdg"),
               settings=TrainSettings(steps=2, device="cpu"), out_dir=tmp_path, progress=False)
 
 
 def test_unknown_method_option_is_a_usage_error():
     with pytest.raises(UsageError, match="unknown option 'lamda'"):
-        make_method("akdg:lamda=2")
+        make("method", "akdg:lamda=2")
 
 
 def test_lit_on_unaligned_architectures_names_both(tmp_path):

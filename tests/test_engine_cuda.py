@@ -15,11 +15,8 @@ import torch
 
 from akdgbench import Dataset, TensorImages, hookimpl
 from akdgbench import engine as engine_module
-from akdgbench.architecture import make_architecture
-from akdgbench.dataset import make_dataset
 from akdgbench.engine import TrainSettings, train
-from akdgbench.method import make_method
-from akdgbench.plugins import pm
+from akdgbench.plugins import make, pm
 from akdgbench.training_log import LossLog
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
@@ -35,7 +32,6 @@ class EpochImages(Dataset):
     """48 images: a new epoch (a new shuffle copied to the device) every 3 batches."""
 
     name = "epoch-images"
-    natural_images = False
     channels = 1
 
     @property
@@ -105,18 +101,19 @@ def test_training_steps_make_no_host_sync(tmp_path, sync_errors_in_steps, method
     steps = 12
     settings = TrainSettings(steps=steps, batch_size=BATCH_SIZE, device="cuda", log_every=5,
                              checkpoint_every=0, **overrides)
-    distils = make_method(method).needs_teacher
+    distils = make("method", method).needs_teacher
     teacher = teacher_discriminator = None
     if distils:
         torch.manual_seed(1)
-        teacher = make_architecture(TEACHER, role="teacher").build_generator(RESOLUTION, 1)
-        teacher_discriminator = make_architecture(TEACHER, role="teacher").build_discriminator(
+        teacher = make("architecture", TEACHER, role="teacher").build_generator(RESOLUTION, 1)
+        teacher_discriminator = make("architecture", TEACHER, role="teacher").build_discriminator(
             RESOLUTION, 1)
     outcome = train(
-        dataset=make_dataset("epoch-images", tmp_path), student_arch=make_architecture(STUDENT),
-        method=make_method(method), settings=settings, out_dir=tmp_path / "run",
+        dataset=make("dataset", "epoch-images", data_root=tmp_path),
+        student_arch=make("architecture", STUDENT),
+        method=make("method", method), settings=settings, out_dir=tmp_path / "run",
         teacher=teacher,
-        teacher_arch=make_architecture(TEACHER, role="teacher") if distils else None,
+        teacher_arch=make("architecture", TEACHER, role="teacher") if distils else None,
         teacher_discriminator=teacher_discriminator, progress=False)
     assert outcome.status == "done", outcome.error
     assert sync_errors_in_steps == list(range(WARMUP_STEPS, steps))

@@ -4,10 +4,9 @@ import pytest
 import torch
 
 from akdgbench import Method, UsageError
-from akdgbench.architecture import make_architecture
 from akdgbench.builtin.methods._stages import stage_output_shapes
-from akdgbench.dataset import make_dataset
 from akdgbench.engine import TrainSettings, train
+from akdgbench.plugins import make
 
 TEACHER = "dcgan:width=0.08:d_width=0.05:z_dim=16"
 STUDENT = "dcgan:width=0.04:d_width=0.05:z_dim=16"
@@ -59,13 +58,13 @@ class TeacherlessProbe(Method):
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
-    return make_dataset("mnist5k:size=16", tmp_path_factory.mktemp("data"))
+    return make("dataset", "mnist5k:size=16", data_root=tmp_path_factory.mktemp("data"))
 
 
 def run(tmp_path, dataset, method):
-    teacher_arch = make_architecture(TEACHER, role="teacher")
+    teacher_arch = make("architecture", TEACHER, role="teacher")
     teacher = teacher_arch.build_generator(dataset.resolution, dataset.channels)
-    return train(dataset=dataset, student_arch=make_architecture(STUDENT), method=method,
+    return train(dataset=dataset, student_arch=make("architecture", STUDENT), method=method,
                  settings=TrainSettings(steps=2, batch_size=8, device="cpu", log_every=1),
                  out_dir=tmp_path, teacher=teacher, teacher_arch=teacher_arch, progress=False)
 
@@ -82,7 +81,7 @@ def test_teacher_features_need_a_teacher(tmp_path, dataset):
 
 
 def test_stage_outputs_compose_to_the_generator():
-    generator = make_architecture(STUDENT).build_generator(16, 1).eval()
+    generator = make("architecture", STUDENT).build_generator(16, 1).eval()
     z = torch.randn(3, 16)
     outputs = generator.stage_outputs(z)
     assert len(outputs) == len(generator.stages)

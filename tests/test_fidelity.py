@@ -177,3 +177,27 @@ def test_cache_name_keys_options_split_resolution_and_weights():
     assert len(others) == 4 and base not in others
     # the data root is where the data lives, not what it is
     assert reference_cache_name(Squares(Path("/x")), digits_a) == base
+
+
+def test_an_extractor_plugin_finds_its_own_weights_through_prepare():
+    seen = []
+
+    def prepare(weights):
+        seen.append(weights)
+        return {"feature_extractor_weights_path": "/w.pth"}, "w-123"
+
+    class WithWeights:
+        @hookimpl
+        def register_feature_extractors(self, register):
+            register(DigitsFeatureExtractor, name="digits-with-weights", prepare=prepare)
+
+    plugin = WithWeights()
+    pm.register(plugin, name="with-weights")
+    try:
+        prepared = prepare_extractor("digits-with-weights", "/given.pth")
+    finally:
+        pm.unregister(plugin)
+        fidelity_registry.FEATURE_EXTRACTORS_REGISTRY.pop("digits-with-weights", None)
+    assert seen == ["/given.pth"]
+    assert prepared.kwargs == {"feature_extractor_weights_path": "/w.pth"}
+    assert prepared.cache_tag == "w-123"

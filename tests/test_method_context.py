@@ -10,11 +10,10 @@ from click.testing import CliRunner
 from torch import nn
 
 from akdgbench import Method, UsageError, hookimpl, plugins
-from akdgbench.architecture import make_architecture
 from akdgbench.cli import cli
-from akdgbench.dataset import make_dataset
 from akdgbench.engine import TrainSettings, train
-from akdgbench.method import MethodContext, make_method
+from akdgbench.method import MethodContext
+from akdgbench.plugins import make
 
 DOCS = Path(__file__).parent.parent / "docs" / "plugins.md"
 CONTEXT_MEMBERS = sorted(
@@ -85,11 +84,11 @@ def probe_plugin():
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
-    return make_dataset(DATASET, tmp_path_factory.mktemp("data"))
+    return make("dataset", DATASET, data_root=tmp_path_factory.mktemp("data"))
 
 
 def teacher_parts(dataset, seed=0):
-    arch = make_architecture(TEACHER, role="teacher")
+    arch = make("architecture", TEACHER, role="teacher")
     torch.manual_seed(seed)
     return (arch, arch.build_generator(dataset.resolution, dataset.channels),
             arch.build_discriminator(dataset.resolution, dataset.channels))
@@ -97,8 +96,8 @@ def teacher_parts(dataset, seed=0):
 
 def run(out_dir, dataset, method="test-context-probe", discriminator=True, seed=0, steps=STEPS):
     arch, generator, teacher_d = teacher_parts(dataset, seed)
-    method = make_method(method)
-    outcome = train(dataset=dataset, student_arch=make_architecture(STUDENT), method=method,
+    method = make("method", method)
+    outcome = train(dataset=dataset, student_arch=make("architecture", STUDENT), method=method,
                     settings=TrainSettings(steps=steps, batch_size=8, device="cpu", log_every=1,
                                            checkpoint_every=1),
                     out_dir=out_dir, teacher=generator, teacher_arch=arch,
@@ -230,8 +229,8 @@ def test_resume_with_another_teacher_discriminator_is_refused(tmp_path, dataset)
     arch, generator, _ = teacher_parts(dataset)
     _, _, other_d = teacher_parts(dataset, seed=1)
     with pytest.raises(UsageError, match="teacher_discriminator_weights"):
-        train(dataset=dataset, student_arch=make_architecture(STUDENT),
-              method=make_method("test-context-probe"),
+        train(dataset=dataset, student_arch=make("architecture", STUDENT),
+              method=make("method", "test-context-probe"),
               settings=TrainSettings(steps=2, batch_size=8, device="cpu", log_every=1,
                                      checkpoint_every=1),
               out_dir=tmp_path, teacher=generator, teacher_arch=arch,
@@ -285,8 +284,8 @@ def critic_plugins_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def teacher_run(tmp_path_factory, dataset):
     out_dir = tmp_path_factory.mktemp("teacher")
-    arch = make_architecture(TEACHER, role="teacher")
-    outcome = train(dataset=dataset, student_arch=arch, method=make_method("vanilla"),
+    arch = make("architecture", TEACHER, role="teacher")
+    outcome = train(dataset=dataset, student_arch=arch, method=make("method", "vanilla"),
                     settings=TrainSettings(steps=2, batch_size=8, device="cpu"),
                     out_dir=out_dir, progress=False)
     assert outcome.status == "done"
@@ -322,7 +321,7 @@ def test_training_checkpoint_gives_the_method_its_discriminator(tmp_path, teache
     teacher_d = torch.load(teacher_run / "checkpoint.pt", weights_only=True)["modules"]
     from akdgbench.checkpoint import weights_digest
 
-    arch = make_architecture(TEACHER, role="teacher")
+    arch = make("architecture", TEACHER, role="teacher")
     expected = arch.build_discriminator(16, 1)
     expected.load_state_dict(teacher_d["discriminators"]["d"])
     assert saved["fingerprint"]["teacher_discriminator_weights"] == weights_digest(expected)

@@ -39,7 +39,8 @@ def run(args, out):
 
 
 def rows_by_method(out):
-    return {row["method"]: row for row in RunStore(out).rows()}
+    """Rows by method; the teacher's and the real data's by their kind."""
+    return {row["method"] or row["kind"]: row for row in RunStore(out).rows()}
 
 
 class Recorder:
@@ -50,7 +51,7 @@ class Recorder:
 
     @hookimpl
     def on_cell_start(self, cell, cell_dir):
-        self.calls.append(("start", cell.method, cell_dir.name))
+        self.calls.append(("start", cell.method or cell.kind, cell_dir.name))
 
     @hookimpl
     def on_train_step(self, cell, step, losses):
@@ -58,7 +59,7 @@ class Recorder:
 
     @hookimpl
     def on_cell_end(self, cell, row):
-        self.calls.append(("end", cell.method, row["status"]))
+        self.calls.append(("end", cell.method or cell.kind, row["status"]))
 
 
 @pytest.fixture
@@ -179,6 +180,24 @@ def test_resume_skips_finished_and_grows_the_grid(tmp_path):
     assert rows["vanilla"] == before and rows["mse"]["status"] == "done"
 
 
+def test_rows_name_their_kind_and_older_rows_without_one_still_resume_and_render(tmp_path):
+    out = tmp_path / "run"
+    assert run(["--methods", "vanilla"], out).exit_code == 0
+    store = RunStore(out)
+    kinds = {row["kind"]: row["method"] for row in store.rows()}
+    assert kinds == {"real": "", "teacher": "", "student": "vanilla"}
+    table = CliRunner().invoke(cli, ["table", str(out)]).output
+    for row in store.rows():  # as written before rows had a kind
+        old = {**row, "kind": None,
+               "method": row["kind"] if row["kind"] != "student" else row["method"]}
+        store.write_cell_row(row["cell_id"], old)
+    store.collect()
+    assert {row["method"] for row in store.rows()} == {"real", "teacher", "vanilla"}
+    again = run(["--methods", "vanilla"], out)
+    assert again.exit_code == 0 and "0 to run" in again.output, again.output
+    assert CliRunner().invoke(cli, ["table", str(out)]).output == table
+
+
 def test_changed_meaning_is_refused(tmp_path):
     out = tmp_path / "run"
     assert run(["--methods", "vanilla"], out).exit_code == 0
@@ -247,7 +266,7 @@ def test_lock_names_the_holder(tmp_path):
     holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import time
         from pathlib import Path
-        from akdgbench.runner import run_dir_lock
+        from akdgbench.run_dir import run_dir_lock
         with run_dir_lock(Path({str(out)!r})):
             print("locked", flush=True)
             time.sleep(60)
@@ -380,9 +399,9 @@ def test_too_few_eval_samples_is_refused_before_training(tmp_path):
 
 
 def test_teacher_checkpoint_of_another_architecture(tmp_path):
-    from akdgbench.architecture import make_architecture
+    from akdgbench.plugins import make
 
-    wrong = make_architecture("mlp:width=0.05", role="teacher").build_generator(16, 1)
+    wrong = make("architecture", "mlp:width=0.05", role="teacher").build_generator(16, 1)
     torch.save(wrong.state_dict(), tmp_path / "wrong.pt")
     result = run(["--methods", "akdg", "--teacher-checkpoint", str(tmp_path / "wrong.pt")],
                  tmp_path / "run")

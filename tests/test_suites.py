@@ -38,11 +38,11 @@ def test_suites_command_lists_one_line_each():
 
 def test_cli_values_override_the_suite():
     settings = resolve_settings("quick", {"methods": "akdg,mse", "arch": "sngan", "steps": 7})
-    assert settings["methods"] == ["akdg", "mse"]
-    assert settings["arch"] == ["sngan"]
-    assert settings["steps"] == 7
+    assert settings.methods == ["akdg", "mse"]
+    assert settings.arch == ["sngan"]
+    assert settings.steps == 7
     quick = load_suite("quick", set(RUN_DEFAULTS))
-    assert settings["teacher_steps"] == quick["teacher_steps"]
+    assert settings.teacher_steps == quick["teacher_steps"]
 
 
 def test_toml_error_names_line_and_column(tmp_path):
@@ -100,10 +100,10 @@ def test_digits_more_can_grow_a_digits_run():
 
     digits = resolve_settings("digits", {})
     more = resolve_settings("digits-more", {})
-    assert {key: digits[key] for key in MEANING_KEYS} == {key: more[key] for key in MEANING_KEYS}
-    assert (digits["dataset"], digits["teacher"], digits["arch"]) == (
-        more["dataset"], more["teacher"], more["arch"])
-    assert set(more["methods"]) - set(digits["methods"]) == {"feature-kd", "tinygan", "ssgc", "dcd"}
+    assert {key: getattr(digits, key) for key in MEANING_KEYS} == {
+        key: getattr(more, key) for key in MEANING_KEYS}
+    assert (digits.dataset, digits.teacher, digits.arch) == (more.dataset, more.teacher, more.arch)
+    assert set(more.methods) - set(digits.methods) == {"feature-kd", "tinygan", "ssgc", "dcd"}
 
 
 def test_no_suite_names_a_precision_or_memory_format_but_auto():

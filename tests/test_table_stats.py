@@ -9,12 +9,13 @@ from click.testing import CliRunner
 from test_tables import cell, github_cells, make_run, real, student, teacher
 
 from akdgbench import defaults
+from akdgbench.cell_evaluation import curve_samples
 from akdgbench.cli import cli
 from akdgbench.collapse import is_collapsed
 from akdgbench.comparison_table import render_comparisons
 from akdgbench.errors import UsageError
+from akdgbench.grid import expand_grid
 from akdgbench.run_settings import resolve_settings
-from akdgbench.runner import curve_samples, expand_grid
 from akdgbench.table_stats import welch_test
 from akdgbench.tables import render_table
 
@@ -197,8 +198,8 @@ def test_teacher_per_seed_trains_one_teacher_per_seed():
     shared = expand_grid(resolve_settings("quick", {"seeds": "3", "methods": "akdg"}))
     per_seed = expand_grid(resolve_settings("quick", {"seeds": "3", "methods": "akdg",
                                                       "teacher_per_seed": True}))
-    assert [c.seed for c in shared if c.method == "teacher"] == [0]
-    assert [c.seed for c in per_seed if c.method == "teacher"] == [0, 1, 2]
+    assert [c.seed for c in shared if c.kind == "teacher"] == [0]
+    assert [c.seed for c in per_seed if c.kind == "teacher"] == [0, 1, 2]
     with pytest.raises(UsageError, match="teacher-per-seed .* teacher-checkpoint"):
         resolve_settings("quick", {"teacher_per_seed": True, "teacher_checkpoint": "t.pt"})
 
@@ -217,7 +218,7 @@ def test_curves_score_with_the_table_sample_count_by_default():
         default_eval_samples = 5000
 
     settings = resolve_settings("quick", {})
-    assert settings["eval_every_samples"] is None
+    assert settings.eval_every_samples is None
     assert curve_samples(Digits(), settings) == 5000
     assert curve_samples(Digits(), resolve_settings("quick", {"eval_samples": 2000})) == 2000
     assert curve_samples(Digits(), resolve_settings("quick", {"eval_every_samples": 1000})) == 1000

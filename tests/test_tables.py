@@ -5,9 +5,12 @@ import pandas
 import pytest
 from click.testing import CliRunner
 
+from akdgbench import Method, hookimpl
 from akdgbench.cli import cli
 from akdgbench.errors import UsageError
+from akdgbench.plugins import pm
 from akdgbench.results import RunStore
+from akdgbench.results_model import method_sort_key
 from akdgbench.tables import has_finished_cell, load_runs, render_table, write_tables
 
 SIZES = {"sngan": (8, 4_100_000, 1_200_000_000), "dcgan": (5, 2_600_000, 420_000_000),
@@ -154,6 +157,14 @@ def github_cells(text):
 
 def test_github(rows):
     assert render_table(rows) == GITHUB
+
+
+def test_rows_with_a_kind_render_as_rows_named_by_method(rows):
+    """New rows say teacher and real data by ``kind``; older ones by ``method``: same table."""
+    with_kind = [{**row, "kind": row["method"], "method": ""}
+                 if row["method"] in ("teacher", "real") else {**row, "kind": "student"}
+                 for row in rows]
+    assert render_table(with_kind) == render_table(rows) == GITHUB
 
 
 def test_latex(rows):
@@ -366,6 +377,26 @@ def test_caption_names_the_recipe_from_the_run_config(tmp_path, rows):
     assert first_line.endswith(
         "recipe: hinge loss, Adam lr 0.0002, betas (0, 0.9), n_dis family default, "
         "lr decay none, batch 64, no EMA, 4,000 student / 6,000 teacher steps, bf16.")
+
+
+def test_methods_are_ordered_by_their_table_order():
+    class Early(Method):
+        name = "early"
+        table_order = 0.5  # between vanilla (0) and mse (1)
+
+    class Registers:
+        @hookimpl
+        def register_methods(self, register):
+            register(Early)
+
+    plugin = Registers()
+    pm.register(plugin, name="early-method")
+    try:
+        ordered = sorted(["zz_kd", "akdg", "early:x=1", "mse", "l1_kd", "vanilla", "lit"],
+                         key=method_sort_key)
+    finally:
+        pm.unregister(plugin)
+    assert ordered == ["vanilla", "early:x=1", "mse", "lit", "akdg", "l1_kd", "zz_kd"]
 
 
 def test_architectures_whose_cells_were_all_skipped_come_last():

@@ -11,10 +11,8 @@ from torch import nn
 
 import akdgbench.engine
 from akdgbench import Architecture, Dataset, Generator, TensorImages, UsageError, hookimpl
-from akdgbench.architecture import make_architecture
-from akdgbench.dataset import make_dataset
 from akdgbench.engine import TrainSettings
-from akdgbench.plugins import pm
+from akdgbench.plugins import make, pm
 from akdgbench.teachers import get_teacher
 
 
@@ -46,7 +44,6 @@ class TeachGAN(Architecture):
 class TeachImages(Dataset):
     name = "teachimages"
     channels = 1
-    natural_images = False
 
     @property
     def resolution(self):
@@ -91,8 +88,8 @@ def train_calls(monkeypatch):
 
 def teacher(tmp_path, steps=3, cache="cache", checkpoint=None):
     return get_teacher(
-        dataset=make_dataset("teachimages", tmp_path),
-        teacher_arch=make_architecture("teachgan", role="teacher"),
+        dataset=make("dataset", "teachimages", data_root=tmp_path),
+        teacher_arch=make("architecture", "teachgan", role="teacher"),
         steps=steps,
         settings=TrainSettings(steps=999, batch_size=4, device="cpu", log_every=1,
                                checkpoint_every=2),
@@ -135,7 +132,7 @@ def test_interrupted_teacher_run_resumes(tmp_path, monkeypatch):
             raise Interrupt
 
     monkeypatch.setattr(akdgbench.engine, "train",
-                        lambda **kwargs: real_train(**kwargs, on_log=stop_at_2))
+                        lambda **kwargs: real_train(**{**kwargs, "on_log": stop_at_2}))
     with pytest.raises(Interrupt):
         teacher(tmp_path, steps=4, cache="interrupted")
     monkeypatch.setattr(akdgbench.engine, "train", real_train)
@@ -225,14 +222,14 @@ def test_discriminator_of_another_width_is_refused_only_when_needed(tmp_path, tr
 
 
 def test_wrong_architecture_checkpoint_names_keys(tmp_path):
-    student_sized = make_architecture("teachgan", role="student").build_generator(4, 1)
+    student_sized = make("architecture", "teachgan", role="student").build_generator(4, 1)
     wrong_width = tmp_path / "width.pt"
     torch.save(student_sized.state_dict(), wrong_width)
     with pytest.raises(UsageError, match=r"width.pt does not fit .*wrong shape keys: stages.0.0"):
         teacher(tmp_path, checkpoint=wrong_width)
 
     renamed = tmp_path / "renamed.pt"
-    state = make_architecture("teachgan", role="teacher").build_generator(4, 1).state_dict()
+    state = make("architecture", "teachgan", role="teacher").build_generator(4, 1).state_dict()
     state["extra.weight"] = state.pop("stages.1.0.weight")
     torch.save(state, renamed)
     with pytest.raises(UsageError,

@@ -68,9 +68,10 @@ def _cpu_threads(request: pytest.FixtureRequest):
 @pytest.fixture(scope="session")
 def mnist5k(budget: Budget, tmp_path_factory: pytest.TempPathFactory):
     """The embedded digits, already in memory, at the budget's resolution."""
-    from akdgbench.dataset import make_dataset
+    from akdgbench.plugins import make
 
-    dataset = make_dataset(f"mnist5k:size={budget.resolution}", tmp_path_factory.mktemp("data"))
+    dataset = make("dataset", f"mnist5k:size={budget.resolution}",
+                   data_root=tmp_path_factory.mktemp("data"))
     dataset.train_set()
     return dataset
 

@@ -22,10 +22,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from akdgbench import engine
-from akdgbench.architecture import Generator, make_architecture
+from akdgbench.architecture import Generator
 from akdgbench.dataset import Dataset
-from akdgbench.engine import TrainSettings, fused_adam_supported, train
-from akdgbench.method import make_method
+from akdgbench.engine import TrainSettings, train
+from akdgbench.optimization import fused_adam_supported
+from akdgbench.plugins import make
 
 #: the recipe both sides of every comparison use (the dcgan family's own)
 LOSS = "ns"
@@ -81,7 +82,7 @@ class BareGAN:
         self.images = dataset.train_set().images.to(device, torch.float32)
         size, channels = dataset.resolution, dataset.channels
         torch.manual_seed(SEED)
-        arch = make_architecture(arch_spec)
+        arch = make("architecture", arch_spec)
         self.generator = arch.build_generator(size, channels).to(device).train()
         self.teacher = teacher.to(device).eval().requires_grad_(False) if teacher else None
         self.discriminators = [arch.build_discriminator(size, channels).to(device)
@@ -185,10 +186,11 @@ def run_engine(dataset: Dataset, arch_spec: str, method_spec: str, train_setting
     """One engine training run in a throw-away directory (as ``akdgbench run`` trains a cell)."""
     with tempfile.TemporaryDirectory(prefix="akdgbench-perf-") as out_dir:
         outcome = train(
-            dataset=dataset, student_arch=make_architecture(arch_spec),
-            method=make_method(method_spec), settings=train_settings, out_dir=Path(out_dir),
+            dataset=dataset, student_arch=make("architecture", arch_spec),
+            method=make("method", method_spec), settings=train_settings, out_dir=Path(out_dir),
             teacher=teacher,
-            teacher_arch=make_architecture(teacher_spec, role="teacher") if teacher_spec else None,
+            teacher_arch=(make("architecture", teacher_spec, role="teacher")
+                          if teacher_spec else None),
             progress=progress)
     if outcome.status != "done":
         raise AssertionError(f"benchmark training run failed: {outcome.error}")
@@ -197,7 +199,7 @@ def run_engine(dataset: Dataset, arch_spec: str, method_spec: str, train_setting
 
 def build_teacher(teacher_spec: str, dataset: Dataset) -> Generator:
     torch.manual_seed(SEED + 1)
-    arch = make_architecture(teacher_spec, role="teacher")
+    arch = make("architecture", teacher_spec, role="teacher")
     return arch.build_generator(dataset.resolution, dataset.channels).eval()
 
 

@@ -26,9 +26,9 @@ import torch
 import torch_fidelity
 from torch import nn
 
-from akdgbench.architecture import make_architecture
 from akdgbench.evaluate import evaluate_quality
 from akdgbench.fidelity import register_extractors_with_fidelity
+from akdgbench.plugins import make
 from benchmarks.perf.budgets import scaled_width
 from benchmarks.perf.harness import SEED, Rounds
 
@@ -62,7 +62,7 @@ class UInt8Reference(torch.utils.data.Dataset):
 def generator_under_test(budget, dataset):
     torch.manual_seed(SEED)
     spec = f"dcgan:width={scaled_width(0.17, budget)}"
-    return spec, make_architecture(spec).build_generator(dataset.resolution, dataset.channels)
+    return spec, make("architecture", spec).build_generator(dataset.resolution, dataset.channels)
 
 
 def direct_metrics(generator, reference, samples: int, cache_dir: Path) -> dict:

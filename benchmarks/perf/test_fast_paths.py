@@ -15,8 +15,8 @@ import time
 import pytest
 import torch
 
-from akdgbench.architecture import make_architecture
 from akdgbench.hardware import choose_channels_last, choose_precision, detect
+from akdgbench.plugins import make
 from benchmarks.perf.budgets import scaled_width
 from benchmarks.perf.harness import (
     SEED,
@@ -100,7 +100,7 @@ def test_generator_throughput(family, benchmark, budget, mnist5k, perf_results):
     for name in names:
         options = CONFIGS[name]
         torch.manual_seed(SEED)
-        generator = make_architecture(spec).build_generator(mnist5k.resolution, mnist5k.channels)
+        generator = make("architecture", spec).build_generator(mnist5k.resolution, mnist5k.channels)
         generator = generator.to(device).eval()
         if options.get("channels_last"):
             generator = generator.to(memory_format=torch.channels_last)

@@ -97,7 +97,6 @@ class CIFAR10(Dataset):
     name = "cifar10"
     description = "CIFAR-10 training set, 50,000 32x32 images (downloaded once into DATA_ROOT)"
     options = {"size": 32}
-    natural_images = True
     default_feature_extractor = "inception-v3-compat"
     default_eval_samples = 50_000
     channels = 3

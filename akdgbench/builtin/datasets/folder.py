@@ -30,7 +30,6 @@ class ImageFolder(Dataset):
     name = "folder"
     description = "every image under a directory: folder:path=DIR:size=64:channels=3"
     options = {"path": "", "size": 64, "channels": 3}
-    natural_images = True
     default_feature_extractor = "inception-v3-compat"
     default_eval_samples = 50_000
     reference_split = "train"

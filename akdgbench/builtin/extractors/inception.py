@@ -70,6 +70,12 @@ def weights_cache_tag(path: Path) -> str:
     return f"{path.stem}-{path.stat().st_size}"
 
 
+def prepare(weights: str | os.PathLike[str] | None) -> tuple[dict[str, Any], str]:
+    """What torch-fidelity needs to run the extractor: the weights file, and their cache tag."""
+    path = resolve_inception_weights(weights)
+    return {"feature_extractor_weights_path": str(path)}, weights_cache_tag(path)
+
+
 @hookimpl
 def register_feature_extractors(register: Any) -> None:
-    register(FeatureExtractorInceptionV3, name=NAME)
+    register(FeatureExtractorInceptionV3, name=NAME, prepare=prepare)

@@ -16,12 +16,12 @@ from __future__ import annotations
 import torch
 
 from akdgbench import Method, UsageError, hookimpl
-from akdgbench.architecture import make_architecture
-from akdgbench.builtin.methods.mse import check_same_images
+from akdgbench.builtin.methods._stages import check_same_images
 
 
 class AKDG(Method):
     name = "akdg"
+    table_order = 3
     description = ("adversarial distillation: a second discriminator tells teacher from "
                    "student images (Tsunashima et al. 2020)")
     options = {"lambda": 1.0, "kd_arch": ""}
@@ -32,9 +32,11 @@ class AKDG(Method):
         self.lam = self.config["lambda"]
         if self.lam < 0:
             raise UsageError(f"method 'akdg': lambda must be >= 0, not {self.lam}")
+        from akdgbench.plugins import make  # not at import: plugins.py imports this module
+
         # built now so that a bad spec fails before any training
         kd_spec = self.config["kd_arch"]
-        self.kd_arch = make_architecture(kd_spec, role="student") if kd_spec else None
+        self.kd_arch = make("architecture", kd_spec, role="student") if kd_spec else None
 
     def check_compatible(self, teacher, student) -> None:
         check_same_images(teacher, student, same_latent=False)

@@ -39,7 +39,7 @@ from torch import nn
 
 from akdgbench import Method, UsageError, hookimpl
 from akdgbench.builtin.methods._alignment import intermediate_widths
-from akdgbench.builtin.methods.mse import check_same_images
+from akdgbench.builtin.methods._stages import check_same_images
 from akdgbench.builtin.methods.tinygan import check_feature_maps
 
 

@@ -31,7 +31,7 @@ import torch.nn.functional as F
 
 from akdgbench import Method, UsageError, hookimpl
 from akdgbench.builtin.methods._alignment import intermediate_widths, pointwise
-from akdgbench.builtin.methods.mse import check_same_images
+from akdgbench.builtin.methods._stages import check_same_images
 
 
 class FeatureKD(Method):

@@ -60,6 +60,7 @@ from akdgbench.builtin.methods._stages import describe, stage_output_shapes
 
 class LIT(Method):
     name = "lit"
+    table_order = 2
     description = ("stage-wise training on the teacher's intermediate outputs, then adversarial "
                    "fine-tuning of the stitched student (Koratana et al. 2019)")
     options = {"lit_fraction": 0.5, "beta": 0.5}

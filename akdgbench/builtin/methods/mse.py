@@ -15,11 +15,12 @@ import torch
 import torch.nn.functional as F
 
 from akdgbench import Method, UsageError, hookimpl
-from akdgbench.builtin.methods._stages import describe, stage_output_shapes
+from akdgbench.builtin.methods._stages import check_same_images
 
 
 class MSE(Method):
     name = "mse"
+    table_order = 1
     description = "pixel-wise MSE to the teacher's image for the same z (Aguinaldo et al. 2019)"
     options = {"adv_weight": 0.0}
     needs_teacher = True
@@ -46,19 +47,6 @@ class MSE(Method):
         if self.d is not None:
             terms["adv"] = self.adv_weight * step.adv.generator_loss(self.d, step.fake)
         return terms
-
-
-def check_same_images(teacher, student, *, same_latent: bool) -> None:
-    """Teacher and student must make images of one shape (and take one latent size if asked)."""
-    if same_latent and teacher.z_dim != student.z_dim:
-        raise UsageError(
-            f"the teacher takes z of size {teacher.z_dim} and the student {student.z_dim}; "
-            "they must be fed the same z (set the student's z_dim)")
-    teacher_shape = stage_output_shapes(teacher)[-1]
-    student_shape = stage_output_shapes(student)[-1]
-    if teacher_shape != student_shape:
-        raise UsageError(f"teacher {describe(teacher)} makes images {teacher_shape} but student "
-                         f"{describe(student)} makes {student_shape}")
 
 
 @hookimpl

@@ -24,7 +24,7 @@ from __future__ import annotations
 import torch
 
 from akdgbench import Method, UsageError, hookimpl
-from akdgbench.builtin.methods.mse import check_same_images
+from akdgbench.builtin.methods._stages import check_same_images
 
 
 def _logits(disc, images: torch.Tensor) -> torch.Tensor:

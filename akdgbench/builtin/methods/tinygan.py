@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 
 from akdgbench import Method, UsageError, hookimpl
-from akdgbench.builtin.methods.mse import check_same_images
+from akdgbench.builtin.methods._stages import check_same_images
 
 
 class TinyGAN(Method):

@@ -12,6 +12,7 @@ from akdgbench import Method, hookimpl
 
 class Vanilla(Method):
     name = "vanilla"
+    table_order = 0
     description = "plain adversarial training on real data (no teacher)"
 
     def setup(self, ctx) -> None:

@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from akdgbench.architecture import Architecture, Generator, make_architecture
+from akdgbench.architecture import Architecture, Generator
 from akdgbench.errors import UsageError
-from akdgbench.plugins import get_registry
+from akdgbench.plugins import get_registry, make
 
 # tiny widths keep every test fast on a CPU
 TINY = {
@@ -35,7 +35,7 @@ def test_registry_lists_all_three_families():
 @pytest.mark.parametrize("resolution", [16, 32, 64])
 @pytest.mark.parametrize("channels", [1, 3])
 def test_generator_and_discriminator_shapes(family, resolution, channels):
-    arch = make_architecture(TINY[family])
+    arch = make("architecture", TINY[family])
     generator = arch.build_generator(resolution, channels)
     assert isinstance(generator, Generator)
     images = generator(generator.sample_latent(BATCH))
@@ -47,7 +47,7 @@ def test_generator_and_discriminator_shapes(family, resolution, channels):
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_stages_composed_in_order_are_the_generator(family):
-    generator = make_architecture(TINY[family]).build_generator(32, 3).eval()
+    generator = make("architecture", TINY[family]).build_generator(32, 3).eval()
     z = generator.sample_latent(BATCH)
     x = z
     for stage in generator.stages:
@@ -58,7 +58,7 @@ def test_stages_composed_in_order_are_the_generator(family):
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_discriminator_passes_gradients_to_images(family):
-    arch = make_architecture(TINY[family])
+    arch = make("architecture", TINY[family])
     images = torch.rand(BATCH, 3, 32, 32, requires_grad=True) * 2 - 1
     images.retain_grad()
     arch.build_discriminator(32, 3)(images).sum().backward()
@@ -67,11 +67,11 @@ def test_discriminator_passes_gradients_to_images(family):
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_student_preset_is_smaller_and_explicit_options_override_it(family):
-    teacher = make_architecture(family, role="teacher")
-    student = make_architecture(family, role="student")
+    teacher = make("architecture", family, role="teacher")
+    student = make("architecture", family, role="student")
     assert teacher.config["width"] == 1.0
     assert count(student.build_generator(32, 3)) < count(teacher.build_generator(32, 3))
-    overridden = make_architecture(f"{family}:width=0.25", role="student")
+    overridden = make("architecture", f"{family}:width=0.25", role="student")
     assert overridden.config["width"] == 0.25
     assert overridden.spec == f"{family}:width=0.25"
 
@@ -89,13 +89,13 @@ def test_student_preset_is_smaller_and_explicit_options_override_it(family):
 )
 def test_bad_options_are_usage_errors(family, option, message):
     with pytest.raises(UsageError, match=message):
-        make_architecture(f"{family}:{option}")
+        make("architecture", f"{family}:{option}")
 
 
 @pytest.mark.parametrize("family", ["sngan", "dcgan"])
 @pytest.mark.parametrize("resolution", [8, 20, 48])
 def test_convolutional_families_reject_other_resolutions(family, resolution):
-    arch = make_architecture(TINY[family])
+    arch = make("architecture", TINY[family])
     with pytest.raises(UsageError, match=f"resolution {resolution} is not supported"):
         arch.build_generator(resolution, 3)
     with pytest.raises(UsageError, match=f"resolution {resolution} is not supported"):
@@ -105,7 +105,7 @@ def test_convolutional_families_reject_other_resolutions(family, resolution):
 @pytest.mark.parametrize("family", FAMILIES)
 def test_zero_image_channels_is_a_usage_error(family):
     with pytest.raises(UsageError, match="channels must be >= 1"):
-        make_architecture(TINY[family]).build_generator(32, 0)
+        make("architecture", TINY[family]).build_generator(32, 0)
 
 
 @pytest.mark.parametrize(
@@ -120,12 +120,12 @@ def test_zero_image_channels_is_a_usage_error(family):
     ],
 )
 def test_training_defaults_follow_each_papers_recipe(family, recipe):
-    assert make_architecture(family).training_defaults == recipe
+    assert make("architecture", family).training_defaults == recipe
 
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_channels_last_and_bf16_autocast(family):
-    arch = make_architecture(TINY[family])
+    arch = make("architecture", TINY[family])
     generator = arch.build_generator(32, 3).to(memory_format=torch.channels_last)
     discriminator = arch.build_discriminator(32, 3).to(memory_format=torch.channels_last)
     with torch.autocast("cpu", dtype=torch.bfloat16):

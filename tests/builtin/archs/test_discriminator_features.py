@@ -4,11 +4,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from akdgbench.architecture import make_architecture
+from akdgbench.plugins import make
 
 
 def test_dcgan_maps_one_per_conv_layer_and_the_logit_reads_the_last():
-    d = make_architecture("dcgan:d_width=0.05").build_discriminator(16, 1).eval()
+    d = make("architecture", "dcgan:d_width=0.05").build_discriminator(16, 1).eval()
     x = torch.randn(3, 1, 16, 16)
     maps = d.feature_maps(x)
     assert len(maps) == 2 * 2 + 1  # two halvings of a conv pair, then the last conv
@@ -17,7 +17,7 @@ def test_dcgan_maps_one_per_conv_layer_and_the_logit_reads_the_last():
 
 
 def test_sngan_maps_one_per_block():
-    d = make_architecture("sngan:d_width=0.1").build_discriminator(32, 3).eval()
+    d = make("architecture", "sngan:d_width=0.1").build_discriminator(32, 3).eval()
     x = torch.randn(2, 3, 32, 32)
     maps = d.feature_maps(x)
     assert [m.shape[-1] for m in maps] == [16, 8, 8, 8]
@@ -25,7 +25,7 @@ def test_sngan_maps_one_per_block():
 
 
 def test_mlp_maps_one_per_hidden_layer():
-    d = make_architecture("mlp:d_width=0.1").build_discriminator(16, 1)
+    d = make("architecture", "mlp:d_width=0.1").build_discriminator(16, 1)
     x = torch.randn(4, 1, 16, 16)
     maps = d.feature_maps(x)
     assert [m.shape for m in maps] == [(4, 51), (4, 51)]
@@ -34,7 +34,7 @@ def test_mlp_maps_one_per_hidden_layer():
 
 @pytest.mark.parametrize("family", ["dcgan", "sngan", "mlp"])
 def test_maps_carry_gradients_to_the_input(family):
-    d = make_architecture(f"{family}:d_width=0.1").build_discriminator(16, 1)
+    d = make("architecture", f"{family}:d_width=0.1").build_discriminator(16, 1)
     x = torch.randn(2, 1, 16, 16, requires_grad=True)
     (grad,) = torch.autograd.grad(d.feature_maps(x)[-1].sum(), x)
     assert grad.abs().sum() > 0

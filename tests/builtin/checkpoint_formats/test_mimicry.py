@@ -18,10 +18,9 @@ import torch
 from click.testing import CliRunner
 
 from akdgbench import Dataset, TensorImages, UsageError
-from akdgbench.architecture import make_architecture
 from akdgbench.cli import cli
 from akdgbench.engine import TrainSettings, train
-from akdgbench.method import make_method
+from akdgbench.plugins import make
 from akdgbench.teachers import get_teacher, load_teacher_checkpoint
 
 
@@ -103,7 +102,7 @@ def mimicry_run(sngan_32, tmp_path_factory):
 
 
 def sngan_teacher(spec="sngan", **dataset):
-    return make_architecture(spec, role="teacher"), Images32(**dataset)
+    return make("architecture", spec, role="teacher"), Images32(**dataset)
 
 
 def test_generator_gives_torch_mimicrys_images(mimicry_run):
@@ -179,9 +178,9 @@ def test_teacher_discriminator_methods_train_from_a_mimicry_teacher(sngan_32, tm
     save_mimicry(sngan_32.SNGANDiscriminator32(ndf=16), tmp_path / "log" / "netD.pth")
     arch, dataset = sngan_teacher("sngan:width=0.0625:z_dim=16:d_width=0.125")
     teacher = load_teacher_checkpoint(f"mimicry:{tmp_path / 'log' / 'netG.pth'}", dataset, arch)
-    outcome = train(dataset=dataset, student_arch=make_architecture(
+    outcome = train(dataset=dataset, student_arch=make("architecture",
                         "sngan:width=0.03125:z_dim=16:d_width=0.125"),
-                    method=make_method(method), settings=TrainSettings(
+                    method=make("method", method), settings=TrainSettings(
                         steps=2, batch_size=4, n_dis=1, device="cpu", log_every=1),
                     out_dir=tmp_path / "run", teacher=teacher.generator, teacher_arch=arch,
                     teacher_discriminator=teacher.discriminator, progress=False)
@@ -234,7 +233,7 @@ def test_file_that_is_not_a_mimicry_checkpoint(tmp_path):
 
 def test_mismatch_through_the_command_line_is_one_line_before_training(tmp_path):
     plain = tmp_path / "generator.pt"
-    torch.save(make_architecture("dcgan").build_generator(16, 1).state_dict(), plain)
+    torch.save(make("architecture", "dcgan").build_generator(16, 1).state_dict(), plain)
     for checkpoint, message in ((f"mimicry:{plain}", "is not a torch-mimicry checkpoint"),
                                 (f"nosuch:{plain}", "unknown teacher checkpoint prefix 'nosuch:' "
                                                     "(known prefixes: mimicry:")):

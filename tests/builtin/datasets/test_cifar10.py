@@ -41,7 +41,6 @@ def no_download(monkeypatch):
 
 def test_declares_the_natural_image_defaults():
     assert CIFAR10.channels == 3
-    assert CIFAR10.natural_images is True
     assert CIFAR10.default_feature_extractor == "inception-v3-compat"
     assert CIFAR10.default_eval_samples == 50_000
     assert CIFAR10.reference_split == "train"

@@ -4,8 +4,9 @@ from PIL import Image
 
 from akdgbench.builtin.datasets import _images
 from akdgbench.builtin.datasets.folder import ImageFolder
-from akdgbench.dataset import TensorImages, make_dataset
+from akdgbench.dataset import TensorImages
 from akdgbench.errors import UsageError
+from akdgbench.plugins import make
 
 
 @pytest.fixture
@@ -31,7 +32,8 @@ def test_finds_images_recursively_and_skips_clutter(image_tree):
 
 @pytest.mark.parametrize(("channels", "size"), [(3, 16), (1, 16), (3, 32)])
 def test_images_come_out_square_in_range(image_tree, channels, size):
-    dataset = make_dataset(f"folder:path={image_tree}:size={size}:channels={channels}", "unused")
+    dataset = make("dataset", f"folder:path={image_tree}:size={size}:channels={channels}",
+                   data_root="unused")
     train = dataset.train_set()
     assert isinstance(train, TensorImages)
     assert train.images.shape == (4, channels, size, size)
@@ -81,22 +83,22 @@ def test_a_corrupt_image_is_named(tmp_path):
 
 def test_no_path_is_a_usage_error():
     with pytest.raises(UsageError, match="give the image directory, e.g. folder:path=DIR"):
-        make_dataset("folder:size=32", "unused")
+        make("dataset", "folder:size=32", data_root="unused")
 
 
 def test_missing_directory_is_a_usage_error(tmp_path):
     with pytest.raises(UsageError, match="image directory .*nowhere' does not exist"):
-        make_dataset(f"folder:path={tmp_path / 'nowhere'}", "unused")
+        make("dataset", f"folder:path={tmp_path / 'nowhere'}", data_root="unused")
 
 
 def test_a_file_instead_of_a_directory_is_a_usage_error(image_tree):
     with pytest.raises(UsageError, match="red.png' is not a directory"):
-        make_dataset(f"folder:path={image_tree / 'red.png'}", "unused")
+        make("dataset", f"folder:path={image_tree / 'red.png'}", data_root="unused")
 
 
 def test_a_directory_without_images_is_a_usage_error(tmp_path):
     (tmp_path / "readme.txt").write_text("no pictures here")
-    dataset = make_dataset(f"folder:path={tmp_path}", "unused")
+    dataset = make("dataset", f"folder:path={tmp_path}", data_root="unused")
     with pytest.raises(UsageError, match="no images .* found under"):
         dataset.train_set()
 
@@ -108,4 +110,4 @@ def test_a_directory_without_images_is_a_usage_error(tmp_path):
 )
 def test_bad_options_are_usage_errors(image_tree, options, message):
     with pytest.raises(UsageError, match=message):
-        make_dataset(f"folder:path={image_tree}{options}", "unused")
+        make("dataset", f"folder:path={image_tree}{options}", data_root="unused")

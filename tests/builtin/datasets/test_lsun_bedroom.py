@@ -9,11 +9,11 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader
 
-from akdgbench.architecture import make_architecture
 from akdgbench.builtin.datasets import _images
 from akdgbench.builtin.datasets.lsun_bedroom import LMDBImages, LSUNBedroom
-from akdgbench.dataset import TensorImages, make_dataset
+from akdgbench.dataset import TensorImages
 from akdgbench.errors import UsageError
+from akdgbench.plugins import make
 from akdgbench.run_settings import resolve_settings
 
 
@@ -34,7 +34,7 @@ def bedroom_folder(tmp_path):
 
 def test_declares_the_paper_defaults():
     assert LSUNBedroom.options == {"size": 64, "path": "", "reference_images": 50_000}
-    assert LSUNBedroom.channels == 3 and LSUNBedroom.natural_images is True
+    assert LSUNBedroom.channels == 3
     assert LSUNBedroom.default_feature_extractor == "inception-v3-compat"
     assert LSUNBedroom.reference_split == "train"
     assert LSUNBedroom("unused").resolution == 64
@@ -42,7 +42,7 @@ def test_declares_the_paper_defaults():
 
 
 def test_reads_a_folder_of_images(bedroom_folder):
-    dataset = make_dataset(f"lsun-bedroom:path={bedroom_folder}:size=16", "unused")
+    dataset = make("dataset", f"lsun-bedroom:path={bedroom_folder}:size=16", data_root="unused")
     train = dataset.train_set()
     assert isinstance(train, TensorImages)
     assert train.images.shape == (3, 3, 16, 16) and train.images.dtype == torch.float32
@@ -52,19 +52,19 @@ def test_reads_a_folder_of_images(bedroom_folder):
 
 
 def test_the_reference_is_the_first_images_of_the_training_set(bedroom_folder):
-    dataset = make_dataset(f"lsun-bedroom:path={bedroom_folder}:size=8:reference_images=2",
-                           "unused")
+    dataset = make("dataset", f"lsun-bedroom:path={bedroom_folder}:size=8:reference_images=2",
+                   data_root="unused")
     reference, train = dataset.reference_set(), dataset.train_set()
     assert len(train) == 3 and len(reference) == 2
     assert torch.equal(torch.stack([reference[0], reference[1]]), train.images[:2])
-    everything = make_dataset(f"lsun-bedroom:path={bedroom_folder}:size=8:reference_images=0",
-                              "unused")
+    everything = make("dataset", f"lsun-bedroom:path={bedroom_folder}:size=8:reference_images=0",
+                      data_root="unused")
     assert everything.reference_set() is everything.train_set()
 
 
 def test_a_negative_reference_count_is_refused(tmp_path):
     with pytest.raises(UsageError, match="reference_images must be >= 0"):
-        make_dataset("lsun-bedroom:reference_images=-1", tmp_path)
+        make("dataset", "lsun-bedroom:reference_images=-1", data_root=tmp_path)
 
 
 def test_missing_export_says_what_to_download_where_and_the_path_option(tmp_path):
@@ -80,7 +80,7 @@ def test_missing_export_says_what_to_download_where_and_the_path_option(tmp_path
 
 def test_a_missing_path_is_a_usage_error(tmp_path):
     with pytest.raises(UsageError, match="does not exist"):
-        make_dataset(f"lsun-bedroom:path={tmp_path / 'nowhere'}", tmp_path)
+        make("dataset", f"lsun-bedroom:path={tmp_path / 'nowhere'}", data_root=tmp_path)
 
 
 def test_without_lmdb_installed_the_export_is_a_usage_error(tmp_path, monkeypatch):
@@ -178,9 +178,9 @@ def reproduction_section() -> str:
 @pytest.mark.parametrize(("role", "family"), [("student", "dcgan"), ("teacher", "sngan")])
 def test_the_lsun_suite_networks_have_the_layers_and_parameters_the_readme_states(role, family):
     settings = resolve_settings("paper-lsun-bedroom", {})
-    dataset = make_dataset(settings["dataset"][0], "unused")
-    preset = settings[f"{role}_presets"].get(family, "")
-    arch = make_architecture(f"{family}:{preset}" if preset else family, role=role)
+    dataset = make("dataset", settings.dataset[0], data_root="unused")
+    preset = getattr(settings, f"{role}_presets").get(family, "")
+    arch = make("architecture", f"{family}:{preset}" if preset else family, role=role)
     generator = arch.build_generator(dataset.resolution, dataset.channels)
     params = sum(parameter.numel() for parameter in generator.parameters())
     stated = re.search(rf"LSUN {role}: (\d+) layers, ([\d,]+) parameters",

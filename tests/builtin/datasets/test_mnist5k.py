@@ -3,8 +3,9 @@ import pytest
 import torch
 
 from akdgbench.builtin.datasets.mnist5k import MNIST5k, mnist5k_split
-from akdgbench.dataset import TensorImages, make_dataset
+from akdgbench.dataset import TensorImages
 from akdgbench.errors import UsageError
+from akdgbench.plugins import make
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +25,6 @@ def digits16():
 
 def test_declares_the_digits_defaults():
     assert MNIST5k.channels == 1
-    assert MNIST5k.natural_images is False
     assert MNIST5k.default_feature_extractor == "digits"
     assert MNIST5k.default_eval_samples == 5000
     assert MNIST5k.reference_split == "heldout"
@@ -99,4 +99,4 @@ def test_sets_are_loaded_once_per_instance(digits16):
 )
 def test_bad_options_are_usage_errors(spec, message, tmp_path):
     with pytest.raises(UsageError, match=message):
-        make_dataset(spec, tmp_path)
+        make("dataset", spec, data_root=tmp_path)

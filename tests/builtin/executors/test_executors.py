@@ -8,8 +8,8 @@ from akdgbench.builtin.executors import local, submitit_executor
 from akdgbench.builtin.executors.local import LocalExecutor
 from akdgbench.builtin.executors.submitit_executor import SubmititExecutor
 from akdgbench.errors import UsageError
-from akdgbench.executor import make_executor
 from akdgbench.hardware import available_cores
+from akdgbench.plugins import make
 
 
 def square(x):
@@ -29,7 +29,7 @@ def test_local_runs_in_order_in_this_process():
 
 @pytest.mark.parametrize("cluster", ["local", "debug"])
 def test_submitit_runs_every_item(tmp_path, cluster):
-    executor = make_executor(f"submitit:cluster={cluster}", folder=str(tmp_path))
+    executor = make("executor", f"submitit:cluster={cluster}", folder=str(tmp_path))
     # a builtin: the job processes must be able to import the function by name
     assert sorted(executor.map(abs, [-1, -2, -3])) == [(-3, 3), (-2, 2), (-1, 1)]
 
@@ -49,7 +49,7 @@ def test_too_few_gpus(monkeypatch):
 
 def test_bad_cluster():
     with pytest.raises(UsageError, match="cluster must be auto, slurm, local or debug"):
-        make_executor("submitit:cluster=kubernetes")
+        make("executor", "submitit:cluster=kubernetes")
 
 
 def test_missing_submitit_is_a_clear_line(monkeypatch):
@@ -78,7 +78,7 @@ def test_local_one_item_runs_here_with_all_threads():
 @pytest.mark.parametrize("jobs", ["0", "-1", "abc", "1.5"])
 def test_local_bad_jobs(jobs):
     with pytest.raises(UsageError, match="jobs must be auto or a positive integer"):
-        make_executor(f"local:jobs={jobs}")
+        make("executor", f"local:jobs={jobs}")
 
 
 def test_local_auto_jobs_is_one_per_core_without_cuda(monkeypatch):

@@ -4,11 +4,11 @@ import pytest
 from click.testing import CliRunner
 
 from akdgbench.cli import cli
-from akdgbench.executor import make_executor
+from akdgbench.plugins import make
 
 
 def test_spec_options_configure_the_executor():
-    executor = make_executor(
+    executor = make("executor",
         "submitit:partition=gpu:gpus_per_job=2:timeout_min=90:array_parallelism=4"
     )
     assert (executor.config["partition"], executor.config["gpus_per_job"]) == ("gpu", 2)

@@ -260,12 +260,11 @@ def same(a, b):
 
 
 def test_through_the_engine_d_trains_in_phase_two_only_from_the_phase_one_student(tmp_path):
-    from akdgbench.architecture import make_architecture
-    from akdgbench.dataset import make_dataset
     from akdgbench.engine import TrainSettings, train
+    from akdgbench.plugins import make
 
-    dataset = make_dataset("mnist5k:size=16", tmp_path / "data")
-    teacher_arch = make_architecture("dcgan:width=0.08:d_width=0.05:z_dim=16", role="teacher")
+    dataset = make("dataset", "mnist5k:size=16", data_root=tmp_path / "data")
+    teacher_arch = make("architecture", "dcgan:width=0.08:d_width=0.05:z_dim=16", role="teacher")
     torch.manual_seed(0)
     teacher = teacher_arch.build_generator(16, 1)
     method = RecordingLIT(lit_fraction="0.5")
@@ -276,7 +275,7 @@ def test_through_the_engine_d_trains_in_phase_two_only_from_the_phase_one_studen
 
     settings = TrainSettings(steps=4, batch_size=8, device="cpu", log_every=1, n_dis=2,
                              checkpoint_every=0)
-    outcome = train(dataset=dataset, student_arch=make_architecture(
+    outcome = train(dataset=dataset, student_arch=make("architecture",
                         "dcgan:width=0.04:d_width=0.05:z_dim=16"),
                     method=method, settings=settings, out_dir=tmp_path / "run", teacher=teacher,
                     teacher_arch=teacher_arch, progress=False, on_log=on_log)

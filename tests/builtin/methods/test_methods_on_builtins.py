@@ -4,10 +4,8 @@ import pytest
 import torch
 
 from akdgbench import UsageError
-from akdgbench.architecture import make_architecture
-from akdgbench.dataset import make_dataset
 from akdgbench.engine import TrainSettings, train
-from akdgbench.method import make_method
+from akdgbench.plugins import make
 
 DATASET = "mnist5k:size=16"
 TEACHER = "dcgan:width=0.08:d_width=0.05:z_dim=16"
@@ -16,17 +14,17 @@ STUDENT = "dcgan:width=0.04:d_width=0.05:z_dim=16"
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
-    return make_dataset(DATASET, tmp_path_factory.mktemp("data"))
+    return make("dataset", DATASET, data_root=tmp_path_factory.mktemp("data"))
 
 
 def run(tmp_path, dataset, method, student=STUDENT, teacher_spec=TEACHER):
-    teacher_arch = make_architecture(teacher_spec, role="teacher")
+    teacher_arch = make("architecture", teacher_spec, role="teacher")
     torch.manual_seed(0)
     teacher = teacher_arch.build_generator(dataset.resolution, dataset.channels)
     teacher_discriminator = teacher_arch.build_discriminator(dataset.resolution, dataset.channels)
     settings = TrainSettings(steps=2, batch_size=8, device="cpu", log_every=1)
-    return train(dataset=dataset, student_arch=make_architecture(student),
-                 method=make_method(method), settings=settings,
+    return train(dataset=dataset, student_arch=make("architecture", student),
+                 method=make("method", method), settings=settings,
                  out_dir=tmp_path, teacher=teacher, teacher_arch=teacher_arch,
                  teacher_discriminator=teacher_discriminator, progress=False)
 

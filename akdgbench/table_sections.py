@@ -1,12 +1,13 @@
-"""The paper-style table as data: metrics, pooled rows, and one section per (dataset, teacher).
+"""The paper-style table as data: pooled rows, and one section per (dataset, teacher).
 
-Rendering lives in :mod:`akdgbench.tables`; the plots share the ordering.
+Rendering lives in :mod:`akdgbench.tables`; the rows come through
+:func:`akdgbench.results_model.results_frame`.
 
 Within a section: the teacher first; then, per student architecture (in order
-of first appearance), its methods in the order vanilla, mse, lit, akdg, then
-any other method alphabetically; the IS of real data last. Finished cells of
-one (architecture, method, steps) that differ only by seed are pooled into one
-row: the mean, the standard deviation over seeds (``spreads``), the per-seed
+of first appearance), its methods in their table order
+(:func:`akdgbench.results_model.method_sort_key`); the IS of real data last.
+Finished cells of one (architecture, method, steps) that differ only by seed
+are pooled into one row: the mean, the standard deviation over seeds (``spreads``), the per-seed
 values (``samples``, for the significance tests of :mod:`akdgbench.table_stats`)
 and n, the seeds pooled, against ``total``, the cells of the row. IS's and KID's
 own spread over splits/subsets is kept apart (``split_spreads``). Each cell that
@@ -20,109 +21,28 @@ the teacher are marked bold (when there are at least two to choose from).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas
 
 from akdgbench.collapse import collapse_reason, is_collapsed
-from akdgbench.errors import UsageError, unknown_name_error
-from akdgbench.results import (
-    DONE,
-    REAL_METHOD,
-    RESULT_COLUMNS,
-    SKIPPED,
-    TEACHER_METHOD,
-    TEXT_COLUMNS,
+from akdgbench.errors import UsageError
+from akdgbench.results import DONE, REAL, ROW_KINDS, SKIPPED, STUDENT, TEACHER
+from akdgbench.results_model import (
+    METRICS,
+    UNFINISHED,
+    finished_cells,
+    method_sort_key,
+    missing,
+    results_frame,
+    unfinished_summary,
 )
 from akdgbench.table_stats import compare_rows
 
-PAPER_METHOD_ORDER = ("vanilla", "mse", "lit", "akdg")
-ROW_KINDS = ("teacher", "student", "real")
-UNFINISHED = "unfinished"  # the row of a cell that has no status at all
 COLLAPSED = "collapsed"  # the row of a finished cell whose samples collapsed
 ERROR_NOTE_CHARS = 160
-
-
-def format_count(value: float) -> str:
-    """4,276,739 -> 4.3M; 445,312 -> 445K (the paper's style)."""
-    for scale, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")):
-        if abs(value) >= scale:
-            scaled = value / scale
-            return f"{scaled:.0f}{suffix}" if abs(scaled) >= 100 else f"{scaled:.1f}{suffix}"
-    return f"{value:.0f}"
-
-
-def _bytes(value: float) -> str:
-    for scale, suffix in ((1e9, "GB"), (1e6, "MB"), (1e3, "kB")):
-        if abs(value) >= scale:
-            return f"{value / scale:.1f} {suffix}"
-    return f"{value:.0f} B"
-
-
-def _kid(value: float) -> str:
-    return f"{value:.4f}" if abs(value) < 1 else f"{value:.2f}"
-
-
-@dataclass(frozen=True)
-class Metric:
-    name: str  # what --metrics takes
-    header: str
-    column: str  # the results column holding a cell's value
-    format: Callable[[float], str]
-    spread_column: str | None = None  # a cell's own ± (IS splits, KID subsets)
-    with_spread: bool = False  # show mean ± std
-    saved: bool = False  # show the share saved against the teacher
-    bold_closest: bool = False  # bold the value closest to the teacher's
-
-
-METRICS: dict[str, Metric] = {
-    metric.name: metric
-    for metric in (
-        Metric("layers", "Layers", "layers", "{:.0f}".format),
-        Metric("params", "Params", "params", format_count, saved=True),
-        Metric("mult_adds", "Mult-Adds", "mult_adds", format_count, saved=True),
-        Metric("is", "IS", "is_mean", "{:.2f}".format, "is_std", True, bold_closest=True),
-        Metric("fid", "FID", "fid", "{:.2f}".format, None, True, bold_closest=True),
-        Metric("kid", "KID", "kid_mean", _kid, "kid_std", True, bold_closest=True),
-        # the paper's IS ± (over 10 splits of the samples), as a column of its own
-        Metric("is_split_std", "IS std (splits)", "is_std", "{:.2f}".format),
-        Metric("images_per_s", "Images/s", "images_per_s", "{:,.0f}".format),
-        Metric("latency_ms", "Latency (ms)", "latency_ms", "{:.2f}".format),
-        Metric("checkpoint_bytes", "Checkpoint", "checkpoint_bytes", _bytes),
-        Metric("train_seconds", "Train (s)", "train_seconds", "{:,.0f}".format),
-        Metric("eval_seconds", "Eval (s)", "eval_seconds", "{:,.0f}".format),
-    )
-}
-DEFAULT_METRICS = ("layers", "params", "mult_adds", "is", "fid")
-NUMERIC_COLUMNS = [c for c in RESULT_COLUMNS if c not in TEXT_COLUMNS and c != "collapsed"]
-
-
-def parse_metrics(metrics: str | Sequence[str] | None) -> list[Metric]:
-    """``"fid,is"`` or ``["fid", "is"]`` -> metrics in that order; None -> the paper's columns."""
-    if metrics is None:
-        names = list(DEFAULT_METRICS)
-    else:
-        items = [metrics] if isinstance(metrics, str) else list(metrics)
-        names = [name.strip() for item in items for name in item.split(",") if name.strip()]
-        if not names:
-            raise UsageError(f"no metric given; known: {', '.join(sorted(METRICS))}")
-    chosen: list[Metric] = []
-    for name in names:
-        if name not in METRICS:
-            raise unknown_name_error("metric", name, METRICS)
-        if METRICS[name] not in chosen:
-            chosen.append(METRICS[name])
-    return chosen
-
-
-def method_sort_key(method: str) -> tuple[int, str]:
-    """vanilla, mse, lit, akdg (the paper's order), then any other method alphabetically."""
-    base = method.split(":", 1)[0]
-    if base in PAPER_METHOD_ORDER:
-        return PAPER_METHOD_ORDER.index(base), method
-    return len(PAPER_METHOD_ORDER), method
 
 
 @dataclass
@@ -163,74 +83,6 @@ class Section:
     recipes: list[str] = field(default_factory=list)  # the training recipe of its runs
 
 
-def describe_recipe(settings: dict[str, Any]) -> str:
-    """A run's training recipe in words, from its config: what a table's caption states.
-
-    Keys the config leaves unset read "family default" (the student architecture's);
-    a config without recipe keys (an old or hand-made run) gives "".
-    """
-    if "loss" not in settings:
-        return ""
-
-    def value(key: str, text: str) -> str:
-        return f"{key} family default" if settings.get(key) is None else text
-
-    betas = settings.get("betas") or ()
-    ema = settings.get("ema") or 0
-    parts = [
-        value("loss", f"{settings.get('loss')} loss"),
-        value("lr", f"Adam lr {settings.get('lr')}"),
-        value("betas", f"betas ({', '.join(f'{beta:g}' for beta in betas)})"),
-        value("n_dis", f"n_dis {settings.get('n_dis')}"),
-        value("lr_decay", f"lr decay {settings.get('lr_decay')}"),
-        value("batch_size", f"batch {settings.get('batch_size')}"),
-        f"EMA {ema:g}" if ema else "no EMA",
-    ]
-    if settings.get("steps") and settings.get("teacher_steps"):
-        parts.append(f"{settings['steps']:,} student / {settings['teacher_steps']:,} teacher steps")
-    if settings.get("precision"):
-        parts.append(str(settings["precision"]))
-    return ", ".join(parts)
-
-
-def results_frame(rows: list[dict[str, Any]] | pandas.DataFrame) -> pandas.DataFrame:
-    frame = pandas.DataFrame(rows).copy()
-    for column in RESULT_COLUMNS:
-        if column not in frame.columns:
-            frame[column] = None
-    for column in NUMERIC_COLUMNS:
-        frame[column] = pandas.to_numeric(frame[column], errors="coerce")
-    for column in TEXT_COLUMNS:
-        frame[column] = frame[column].map(lambda v: "" if missing(v) else str(v))
-    frame["collapsed"] = frame["collapsed"].map(_flag).astype(object)
-    return frame
-
-
-def _flag(value: Any) -> bool | None:
-    """True/False from JSON or CSV (``True``, ``false``, 1); None when not judged."""
-    if missing(value) or value == "":
-        return None
-    if isinstance(value, str):
-        return value.strip().lower() in ("true", "1", "yes")
-    return bool(value)
-
-
-def missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def finished_cells(frame: pandas.DataFrame) -> pandas.DataFrame:
-    return frame[(frame["status"] == DONE) & (frame["method"] != REAL_METHOD)]
-
-
-def unfinished_summary(frame: pandas.DataFrame) -> str:
-    """`` (2 failed, 1 skipped)`` for the cells that did not finish; empty when none."""
-    if frame.empty:
-        return ""
-    counts = frame.loc[frame["status"] != DONE, "status"].replace("", UNFINISHED).value_counts()
-    return f" ({', '.join(f'{n} {status}' for status, n in counts.items())})" if len(counts) else ""
-
-
 def _pooled_row(kind: str, model: str, method: str, cells: pandas.DataFrame) -> TableRow:
     row = TableRow(kind, model, method, steps=cells["steps"].iloc[0], seeds=len(cells),
                    total=len(cells))
@@ -248,7 +100,8 @@ def _failure_row(model: str, cell: pandas.Series) -> TableRow:
     error = " ".join(cell["error"].split())
     if len(error) > ERROR_NOTE_CHARS:
         error = error[: ERROR_NOTE_CHARS - 1] + "…"
-    return TableRow(cell["status"] or UNFINISHED, model, cell["method"], steps=cell["steps"],
+    method = cell["method"] if cell["kind"] == STUDENT else cell["kind"]
+    return TableRow(cell["status"] or UNFINISHED, model, method, steps=cell["steps"],
                     seed=cell["seed"], error=error)
 
 
@@ -294,7 +147,7 @@ def _student_group(arch: str, cells: pandas.DataFrame, real_is: float) -> list[T
     out = []
     for method, steps in ordered:
         same_steps = cells["steps"].isna() if missing(steps) else cells["steps"] == steps
-        out.extend(_rows_of("student", arch, cells[(cells["method"] == method) & same_steps],
+        out.extend(_rows_of(STUDENT, arch, cells[(cells["method"] == method) & same_steps],
                             method, real_is))
     return out
 
@@ -345,23 +198,23 @@ def build_sections(rows: list[dict[str, Any]] | pandas.DataFrame) -> list[Sectio
     if frame.empty or finished_cells(frame).empty:
         detail = unfinished_summary(frame)
         raise UsageError(f"no finished cell in these results{detail}")
-    is_teacher = frame["method"] == TEACHER_METHOD
+    is_teacher = frame["kind"] == TEACHER
     frame["section_teacher"] = frame["teacher"].where(
         ~is_teacher | (frame["teacher"] != ""), frame["arch"]
     )
-    measured = frame[frame["method"] != REAL_METHOD]
+    measured = frame[frame["kind"] != REAL]
     keys = measured[["dataset", "section_teacher"]].drop_duplicates().itertuples(index=False)
     sections = []
     for dataset, teacher in keys:
         in_section = (measured["dataset"] == dataset) & (measured["section_teacher"] == teacher)
         cells = measured[in_section]  # kept even if nothing in it finished: failures show
-        real = frame[(frame["method"] == REAL_METHOD) & (frame["dataset"] == dataset)
+        real = frame[(frame["kind"] == REAL) & (frame["dataset"] == dataset)
                      & frame["teacher"].isin(["", teacher])]
-        real_rows = _rows_of("real", "real data", real[real["status"] == DONE], REAL_METHOD)
+        real_rows = _rows_of(REAL, "real data", real[real["status"] == DONE], REAL)
         real_is = real_rows[0].values["is"] if real_rows else math.nan
-        teacher_rows = _rows_of("teacher", teacher, cells[cells["method"] == TEACHER_METHOD],
-                                TEACHER_METHOD, real_is)
-        students = cells[cells["method"] != TEACHER_METHOD]
+        teacher_rows = _rows_of(TEACHER, teacher, cells[cells["kind"] == TEACHER], TEACHER,
+                                real_is)
+        students = cells[cells["kind"] != TEACHER]
         groups = [teacher_rows] if teacher_rows else []
         pooled_teacher = next((row for row in teacher_rows if not row.failed), None)
         comparisons = []
@@ -378,7 +231,7 @@ def build_sections(rows: list[dict[str, Any]] | pandas.DataFrame) -> list[Sectio
             eval_samples=_unique(cells["eval_samples"]),
             several_steps=students["steps"].nunique(dropna=False) > 1,
             comparisons=comparisons,
-            teacher_seeds=_unique(cells.loc[cells["method"] == TEACHER_METHOD, "seed"]),
+            teacher_seeds=_unique(cells.loc[cells["kind"] == TEACHER, "seed"]),
             recipes=_unique(cells["recipe"]) if "recipe" in cells else [],
         ))
     return sections

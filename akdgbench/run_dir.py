@@ -1,0 +1,122 @@
+"""The run directory around its results store: the lock, its making, and its config.
+
+One ``akdgbench run`` holds a run directory at a time (:func:`run_dir_lock`).
+Rerunning into an existing one grows its grid (:func:`merge_config`) as long as
+nothing that changes the meaning of finished cells differs, and runs only the
+cells that have not finished (:func:`cells_to_run`). A run directory written
+by an akdgbench whose format this one cannot resume is refused by its
+``format_version``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import filelock
+
+from akdgbench import defaults
+from akdgbench.errors import UsageError
+from akdgbench.results import DIVERGED, DONE, FAILED, SKIPPED, RunStore
+from akdgbench.run_settings import GRID_KEYS
+
+if TYPE_CHECKING:
+    from akdgbench.config import RunConfig
+    from akdgbench.grid import Cell
+
+#: bumped when a run directory written by an older akdgbench can no longer be resumed
+RUN_FORMAT_VERSION = 1
+
+
+@contextmanager
+def run_dir_lock(run_dir: Path) -> Iterator[None]:
+    """One ``akdgbench run`` per run directory; the second names the holder."""
+    lock = filelock.FileLock(str(run_dir / ".lock"))
+    owner_file = run_dir / ".lock.owner"
+    try:
+        lock.acquire(timeout=0)
+    except filelock.Timeout:
+        owner = owner_file.read_text().strip() if owner_file.exists() else "another process"
+        raise UsageError(
+            f"run directory {run_dir} is in use by {owner}; wait for it or use another --out"
+        ) from None
+    try:
+        owner_file.write_text(
+            f"pid {os.getpid()} on {socket.gethostname()} "
+            f"since {time.strftime('%Y-%m-%d %H:%M:%S')}\n"
+        )
+        yield
+    finally:
+        owner_file.unlink(missing_ok=True)
+        lock.release()
+
+
+def prepare_run_dir(out: str | None) -> Path:
+    """``--out``, made if missing; without it a new timestamped directory under results/."""
+    if out:
+        run_dir = Path(out).expanduser()
+        if run_dir.exists() and not run_dir.is_dir():
+            raise UsageError(f"--out {run_dir} is a file, not a run directory")
+    else:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        run_dir = defaults.RESULTS_DIR / f"run-{stamp}"
+        suffix = 1
+        while run_dir.exists():
+            suffix += 1
+            run_dir = defaults.RESULTS_DIR / f"run-{stamp}-{suffix}"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return run_dir
+
+
+def merge_config(
+    store: RunStore, settings: dict[str, Any], meaning_keys: tuple[str, ...]
+) -> dict[str, Any]:
+    """Grows the grid of an existing run; refuses settings that would change finished cells."""
+    if not store.config_path.exists():
+        return settings
+    previous = store.read_config()
+    version = previous.get("format_version")
+    if version != RUN_FORMAT_VERSION:
+        raise UsageError(
+            f"run directory {store.run_dir} was written by an incompatible akdgbench "
+            f"(format {version}, this is {RUN_FORMAT_VERSION}); use a new --out"
+        )
+    old = previous["settings"]
+    changed = [key for key in meaning_keys if old.get(key) != settings.get(key)]
+    if changed:
+        details = ", ".join(f"{key}: {old.get(key)!r} -> {settings.get(key)!r}" for key in changed)
+        raise UsageError(
+            f"run directory {store.run_dir} was made with other settings ({details}); "
+            "rerun with the same settings or use a new --out"
+        )
+    merged = dict(settings)
+    for key in GRID_KEYS:
+        merged[key] = list(dict.fromkeys([*old.get(key, []), *settings[key]]))
+    return merged
+
+
+def write_run_config(
+    store: RunStore, config: RunConfig, machine: dict[str, Any] | None
+) -> None:
+    store.write_config({"format_version": RUN_FORMAT_VERSION,
+                        "settings": config.to_dict(), "machine": machine})
+
+
+def cells_to_run(
+    cells: list[Cell], rows: dict[str, dict[str, Any]], rerun_failed: bool
+) -> tuple[list[Cell], list[Cell]]:
+    """(cells to run now, cells skipped because they already finished or failed)."""
+    todo, skipped = [], []
+    for cell in cells:
+        status = rows.get(cell.cell_id, {}).get("status")
+        if status in (DONE, SKIPPED) or (status in (FAILED, DIVERGED) and not rerun_failed):
+            skipped.append(cell)
+        else:
+            todo.append(cell)
+    return todo, skipped
+
