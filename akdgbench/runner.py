@@ -194,7 +194,7 @@ class RunSummary:
 def run_grid(config: RunConfig, out: str | None = None, echo=print) -> RunSummary:
     """Runs every cell of the grid that has not finished; returns counts and the table."""
     from akdgbench.results import RunStore
-    from akdgbench.tables import has_finished_cell, render_table, write_tables
+    from akdgbench.tables import has_finished_cell, write_tables
 
     config, machine = _fast_paths_here(config)
     in_process = _make_executor(config, Path(".")).in_process
@@ -232,13 +232,22 @@ def run_grid(config: RunConfig, out: str | None = None, echo=print) -> RunSummar
                     done += ok
                     failed += not ok
                     bar.update(1)
-                    if not ok:
-                        bar.write(f"{row.get('status')}: {job.cell.label()}: {row.get('error')}")
+                    bar.write(_outcome_line(job.cell, row))
         rows = store.collect()
-        table = render_table(rows) if has_finished_cell(rows) else ""
-        if table:
-            write_tables(run_dir)
+        table = write_tables(run_dir)[0].read_text() if has_finished_cell(rows) else ""
     return RunSummary(run_dir, done, failed, len(skipped), table)
+
+
+def _outcome_line(cell, row: dict[str, Any]) -> str:
+    """One line per finished cell, so a run whose cells train side by side shows progress."""
+    if row.get("status") != DONE:
+        return f"{row.get('status')}: {cell.label()}: {row.get('error')}"
+    scores = [f"{name} {row[key]:.2f}" for name, key in (("FID", "fid"), ("IS", "is_mean"))
+              if isinstance(row.get(key), float)]
+    seconds = row.get("train_seconds")
+    collapsed = " (collapsed)" if row.get("collapsed") else ""
+    return f"done: {cell.label()}: {', '.join(scores) or 'no scores'}{collapsed}" + (
+        f", {seconds:.0f} s training" if seconds else "")
 
 
 def _make_executor(config: RunConfig, run_dir: Path):
