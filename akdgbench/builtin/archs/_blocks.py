@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
@@ -45,3 +46,13 @@ def check_positive(family: str, config: dict, *keys: str) -> None:
 
 def maybe_spectral_norm(module: nn.Module, enabled: bool) -> nn.Module:
     return spectral_norm(module) if enabled else module
+
+
+def activations(layers: nn.Sequential, x: torch.Tensor) -> list[torch.Tensor]:
+    """Run ``layers`` on ``x``; the output of each LeakyReLU, input side first."""
+    maps = []
+    for layer in layers:
+        x = layer(x)
+        if isinstance(layer, nn.LeakyReLU):
+            maps.append(x)
+    return maps

@@ -24,6 +24,7 @@ from akdgbench import hookimpl
 from akdgbench.architecture import Architecture, Generator
 from akdgbench.builtin.archs._blocks import (
     BASE_SIZE,
+    activations,
     check_channels,
     check_positive,
     maybe_spectral_norm,
@@ -95,12 +96,7 @@ class DCGANDiscriminator(nn.Module):
 
     def feature_maps(self, x: torch.Tensor) -> list[torch.Tensor]:
         """The activation after each conv layer, image side first (the logit reads the last)."""
-        maps = []
-        for layer in self.features:
-            x = layer(x)
-            if isinstance(layer, nn.LeakyReLU):
-                maps.append(x)
-        return maps
+        return activations(self.features, x)
 
 
 class DCGAN(Architecture):

@@ -19,7 +19,7 @@ from torch import nn
 
 from akdgbench import hookimpl
 from akdgbench.architecture import Architecture, Generator
-from akdgbench.builtin.archs._blocks import check_channels, check_positive, scaled
+from akdgbench.builtin.archs._blocks import activations, check_channels, check_positive, scaled
 from akdgbench.errors import UsageError
 
 D_HIDDEN = 512
@@ -72,12 +72,7 @@ class MLPDiscriminator(nn.Module):
 
     def feature_maps(self, x: torch.Tensor) -> list[torch.Tensor]:
         """The activation after each hidden layer, image side first (the logit reads the last)."""
-        maps = []
-        for layer in self.net:
-            x = layer(x)
-            if isinstance(layer, nn.LeakyReLU):
-                maps.append(x)
-        return maps
+        return activations(self.net, x)
 
 
 class MLP(Architecture):
