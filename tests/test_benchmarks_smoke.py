@@ -52,3 +52,10 @@ def test_every_benchmark_runs_and_reports(tmp_path):
     assert f"{results['eval_overhead_ratio']:.3f}" in printed
     assert "bf16+channels_last" in printed and "width x4" in printed
     assert "auto picks" in printed
+
+
+def test_report_prints_ratios_with_their_three_decimals():
+    from benchmarks.perf.report import headline_table
+
+    table = headline_table({"eval_overhead_ratio": 1.02, "engine_overhead_ratio": 1.0})
+    assert "1.020" in table and "1.000" in table  # not tabulate's "1.02" and "1"

@@ -59,7 +59,8 @@ def headline_table(results: dict[str, Any]) -> str:
         if key in TARGETS:
             verdict = "met" if value <= TARGETS[key] else "MISSED"
         rows.append([key, f"{value:.3f}", target, verdict, meaning])
-    return tabulate(rows, headers=["ratio", "value", "target", "", "what"])
+    # numparse off: tabulate would print "1.020" as "1.02"
+    return tabulate(rows, headers=["ratio", "value", "target", "", "what"], disable_numparse=True)
 
 
 def fast_path_table(results: dict[str, Any]) -> str:
