@@ -19,8 +19,7 @@ from akdgbench import defaults
 from akdgbench.errors import UsageError
 from akdgbench.results import DONE, STUDENT, open_run
 from akdgbench.results_model import results_frame
-
-EVAL_LOG_FILE = "eval_log.csv"
+from akdgbench.training_log import EVAL_LOG_NAME, read_eval_log
 
 
 @dataclass(frozen=True)
@@ -62,10 +61,10 @@ def method_curves(run_dir: str | Path) -> list[Curve]:
     for key, cells in students.groupby(keys, sort=False):
         logs = []
         for cell_id in cells["cell_id"]:
-            path = store.cell_dir(cell_id) / EVAL_LOG_FILE
+            path = store.cell_dir(cell_id) / EVAL_LOG_NAME
             if path.is_file():
-                log = pandas.read_csv(path)[["step", "fid"]].dropna()
-                logs.append(log.drop_duplicates("step", keep="last").set_index("step")["fid"])
+                log = read_eval_log(path).drop_duplicates("step", keep="last")
+                logs.append(log.set_index("step")["fid"])
         if not logs:
             continue
         table = pandas.concat(logs, axis=1).dropna()  # steps every seed has scored

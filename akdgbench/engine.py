@@ -42,7 +42,13 @@ from akdgbench.optimization import apply_gradients, constants, fused_adam_suppor
 from akdgbench.results import DIVERGED, DONE
 from akdgbench.train_step import TrainContext, TrainStep
 from akdgbench.training_data import RealBatches
-from akdgbench.training_log import LossLog, append_csv, truncate_csv
+from akdgbench.training_log import (
+    EVAL_LOG_NAME,
+    TRAIN_LOG_NAME,
+    LossLog,
+    append_csv,
+    truncate_csv,
+)
 from akdgbench.training_settings import (
     TrainSettings,
     autocast_factory,
@@ -61,8 +67,6 @@ __all__ = [
     "resolve_device", "train",
 ]
 
-TRAIN_LOG_NAME = "train_log.csv"
-EVAL_LOG_NAME = "eval_log.csv"
 
 #: ``on_log(step, mean_losses)``, once per logging interval
 LogCallback = Callable[[int, dict[str, float]], None]

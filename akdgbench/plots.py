@@ -34,9 +34,9 @@ from matplotlib.ticker import FuncFormatter
 from akdgbench.errors import UsageError
 from akdgbench.results import DONE, FILE_MODE, REAL, STUDENT, TEACHER, RunStore, open_run
 from akdgbench.results_model import format_count, method_sort_key, missing, results_frame
+from akdgbench.training_log import EVAL_LOG_NAME, read_eval_log
 
 PLOTS_DIR = "plots"
-EVAL_LOG_FILE = "eval_log.csv"
 SAMPLES_FILE = "samples.png"
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "h")
 DPI = 120
@@ -135,24 +135,13 @@ def _scatter(frame: pandas.DataFrame, x_column: str, x_label: str, path: Path) -
     return _save(figure, path)
 
 
-def _read_eval_log(path: Path) -> pandas.DataFrame:
-    try:
-        log = pandas.read_csv(path)
-    except (pandas.errors.ParserError, pandas.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path} is not a readable CSV file ({type(exc).__name__})") from None
-    if not {"step", "fid"} <= set(log.columns):
-        raise UsageError(f"{path} needs the columns step and fid; it has {', '.join(log.columns)}")
-    log = log.apply(pandas.to_numeric, errors="coerce")
-    return log.dropna(subset=["step", "fid"]).sort_values("step")
-
-
 def _steps_curves(frame: pandas.DataFrame, store: RunStore, path: Path) -> Path | None:
     curves = []
     for title, cells in _sections(frame):
         for row in cells.itertuples():
-            log_path = store.cell_dir(row.cell_id) / EVAL_LOG_FILE
+            log_path = store.cell_dir(row.cell_id) / EVAL_LOG_NAME
             if row.kind != TEACHER and log_path.is_file():
-                curves.append((title, row, _read_eval_log(log_path)))
+                curves.append((title, row, read_eval_log(log_path)))
     if not curves:
         return None
     panels = list(dict.fromkeys((title, row.arch) for title, row, _ in curves))

@@ -9,6 +9,11 @@ from typing import Any
 
 import torch
 
+from akdgbench.errors import UsageError
+
+TRAIN_LOG_NAME = "train_log.csv"
+EVAL_LOG_NAME = "eval_log.csv"
+
 
 class LossLog:
     """Detached loss tensors kept on the device; read back once per logging interval."""
@@ -88,3 +93,17 @@ def append_csv(path: Path, rows: list[dict[str, Any]]) -> None:
             writer.writeheader()
             writer.writerows(existing)
         writer.writerows(rows)
+
+
+def read_eval_log(path: Path):
+    """A cell's ``eval_log.csv`` as a frame sorted by step, rows without a FID dropped."""
+    import pandas
+
+    try:
+        log = pandas.read_csv(path)
+    except (pandas.errors.ParserError, pandas.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path} is not a readable CSV file ({type(exc).__name__})") from None
+    if not {"step", "fid"} <= set(log.columns):
+        raise UsageError(f"{path} needs the columns step and fid; it has {', '.join(log.columns)}")
+    log = log.apply(pandas.to_numeric, errors="coerce")
+    return log.dropna(subset=["step", "fid"]).sort_values("step")
