@@ -148,11 +148,13 @@ def info_command(device: str, as_json: bool) -> None:
     """
     import platform
 
+    import torch
+
     from akdgbench.hardware import default_jobs, describe_fast_paths, detect, resolve_fast_paths
 
     machine = detect()
     record = resolve_fast_paths(device, "auto", "auto")
-    jobs = default_jobs(torch_device(record["device"]), machine)
+    jobs = default_jobs(torch.device(record["device"]), machine)
     if as_json:
         click.echo(json.dumps({"akdgbench": __version__, "python": platform.python_version(),
                                **record, "jobs_auto": jobs}, indent=2))
@@ -161,12 +163,6 @@ def info_command(device: str, as_json: bool) -> None:
     for line in [*machine.describe(), *describe_fast_paths(record)]:
         click.echo(line)
     click.echo(f"jobs: auto runs {jobs} cell(s) side by side")
-
-
-def torch_device(name: str):
-    import torch
-
-    return torch.device(name)
 
 
 @cli.command(name="suites")

@@ -200,13 +200,12 @@ def parse_jobs(value: Any) -> int | str:
     """``auto`` or a positive integer."""
     if isinstance(value, str) and value.strip().lower() == "auto":
         return "auto"
-    try:
+    jobs = None
+    if isinstance(value, str) and value.strip().lstrip("+").isdigit():
         jobs = int(value)
-        if isinstance(value, float) or isinstance(value, bool):
-            raise ValueError
-    except (TypeError, ValueError):
-        raise UsageError(f"jobs must be auto or a positive integer, not {value!r}") from None
-    if jobs < 1:
+    elif isinstance(value, int) and not isinstance(value, bool):
+        jobs = value
+    if jobs is None or jobs < 1:
         raise UsageError(f"jobs must be auto or a positive integer, not {value!r}")
     return jobs
 

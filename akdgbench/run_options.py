@@ -108,7 +108,7 @@ def run_options(function):
         click.option(
             "--eval-every",
             type=int,
-            help="Also evaluate FID/IS every N steps on fewer samples (eval_log.csv).",
+            help="Also evaluate FID/IS every N steps (eval_log.csv; `akdgbench curves`).",
         ),
         click.option(
             "--eval-every-samples",

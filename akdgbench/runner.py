@@ -196,8 +196,9 @@ def run_grid(config: RunConfig, out: str | None = None, echo=print) -> RunSummar
     from akdgbench.results import RunStore
     from akdgbench.tables import has_finished_cell, write_tables
 
-    config, machine = _fast_paths_here(config)
+    # made here also to refuse bad executor options before any work
     in_process = _make_executor(config, Path(".")).in_process
+    config, machine = _decide_fast_paths(config) if in_process else (config, None)
     validate_cells(expand_grid(config), config, in_process=in_process)
     run_dir = prepare_run_dir(out)
     store = RunStore(run_dir)
@@ -271,18 +272,12 @@ def _jobs(config: RunConfig) -> int:
     return default_jobs(resolve_device(config.device), detect())
 
 
-def _fast_paths_here(config: RunConfig) -> tuple[RunConfig, dict[str, Any] | None]:
-    """Precision and memory format decided for this machine when cells run here.
-
-    Remote executors keep ``auto``: each cell decides where it runs.
-    """
-    if not _make_executor(config, Path(".")).in_process:
-        return config, None
-    return _decide_fast_paths(config)
-
-
 def _decide_fast_paths(config: RunConfig) -> tuple[RunConfig, dict[str, Any]]:
-    """The config with precision and memory format decided here, and the record why."""
+    """The config with precision and memory format decided on this machine, and the record why.
+
+    The planner decides when cells run in its process; with a remote executor the
+    config keeps ``auto`` and each cell decides where it runs.
+    """
     from akdgbench.hardware import resolve_fast_paths
 
     record = resolve_fast_paths(config.device, config.precision, config.channels_last)
