@@ -49,12 +49,13 @@ class LocalExecutor(Executor):
             return
         gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
         threads = max(1, available_cores() // workers)
-        slots = multiprocessing.get_context("spawn").Queue()
+        spawn = multiprocessing.get_context("spawn")  # a forked torch can deadlock
+        slots = spawn.Queue()
         for slot in range(workers):
             slots.put(slot % gpus if gpus else None)
         with _thread_caps(threads), ProcessPoolExecutor(
             max_workers=workers,
-            mp_context=multiprocessing.get_context("spawn"),
+            mp_context=spawn,
             initializer=_start_worker,
             initargs=(threads, slots),
         ) as pool:
