@@ -52,11 +52,11 @@ def evaluate_row(generator, dataset, config: RunConfig, run_dir: Path) -> dict[s
         channels=dataset.channels,
         device=resolve_device(config.device),
     )
-    real_is = _real_is(dataset, config, run_dir) if "is_mean" in quality else None
+    real = _real_scores(dataset, config, run_dir) if "is_mean" in quality else {}
     return {
         **quality,
         **efficiency,
-        "collapsed": is_collapsed(quality.get("is_mean"), real_is),
+        "collapsed": is_collapsed(quality, real),
         "eval_seconds": round(time.perf_counter() - started, 2),
         "eval_samples": samples,
         "feature_extractor": quality.get("feature_extractor"),
@@ -71,14 +71,14 @@ def evaluate_real_row(dataset, config: RunConfig, run_dir: Path) -> dict[str, An
     return {"status": DONE, **quality, "eval_seconds": round(time.perf_counter() - started, 2)}
 
 
-def _real_is(dataset, config: RunConfig, run_dir: Path) -> float | None:
-    """The real data's IS, the yardstick of mode collapse (its features are cached)."""
+def _real_scores(dataset, config: RunConfig, run_dir: Path) -> dict[str, Any]:
+    """The real data's IS and class coverage, the yardstick of mode collapse (features cached)."""
     from akdgbench.evaluate import evaluate_real
 
     try:
-        return evaluate_real(dataset, **eval_kwargs(config, run_dir))["is_mean"]
+        return evaluate_real(dataset, **eval_kwargs(config, run_dir))
     except UsageError:  # too few reference images for IS: collapse is not judged
-        return None
+        return {}
 
 
 def curve_samples(dataset, config: RunConfig) -> int:
@@ -105,7 +105,8 @@ def curve_evaluator(
             metrics=("fid", "isc"),
             **eval_kwargs(config, run_dir),
         )
-        scores = {key: metrics[key] for key in ("fid", "is_mean", "is_std") if key in metrics}
+        scores = {key: metrics[key] for key in ("fid", "is_mean", "is_std", "class_coverage")
+                  if key in metrics}
         return {**scores, "samples": curve_samples(dataset, config)}
 
     return on_eval

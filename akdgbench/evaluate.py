@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch_fidelity
 from torch.utils.flop_counter import FlopCounterMode
 from tqdm.auto import tqdm
 
@@ -31,6 +30,7 @@ from akdgbench.fidelity import (
     GeneratorSamples,
     PreparedExtractor,
     UInt8Images,
+    calculate_metrics,
     fidelity_kwargs,
     prepare_extractor,
     reference_cache_name,
@@ -210,7 +210,7 @@ def evaluate_quality(
                       input1_model_num_samples=num_samples)
         if needs_reference:
             kwargs.update(input2=reference, input2_cache_name=cache_name)
-        raw = torch_fidelity.calculate_metrics(**kwargs)
+        raw = calculate_metrics(**kwargs)
     if real_count is not None:
         _remember_reference_count(cache_root, cache_name, real_count)
     return {**rename_results(raw), "feature_extractor": extractor.name}
@@ -254,7 +254,7 @@ def evaluate_real(
             verbose=verbose,
         )
         kwargs.update(input1=reference, input1_cache_name=cache_name)
-        raw = torch_fidelity.calculate_metrics(**kwargs)
+        raw = calculate_metrics(**kwargs)
     _remember_reference_count(cache_root, cache_name, count)
     return {**rename_results(raw), "feature_extractor": extractor.name}
 

@@ -19,6 +19,21 @@ import torch
 import torch_fidelity.registry as fidelity_registry
 from torch.utils.data import Dataset as TorchDataset
 from torch_fidelity.generative_model_base import GenerativeModelBase
+from torch_fidelity.helpers import get_kwarg
+from torch_fidelity.metric_fid import (
+    fid_featuresdict_to_statistics_cached,
+    fid_statistics_to_metric,
+)
+from torch_fidelity.metric_isc import isc_featuresdict_to_metric
+from torch_fidelity.metric_kid import kid_featuresdict_to_metric
+from torch_fidelity.metric_prc import prc_featuresdict_to_metric
+from torch_fidelity.utils import (
+    create_feature_extractor,
+    extract_featuresdict_from_input_id_cached,
+    get_cacheable_input_name,
+    resolve_feature_extractor,
+    resolve_feature_layer_for_metric,
+)
 
 from akdgbench import defaults
 from akdgbench.architecture import Generator
@@ -36,6 +51,7 @@ RESULT_KEYS = {
     "precision": "precision",
     "recall": "recall",
     "f_score": "f_score",
+    "class_coverage": "class_coverage",
 }
 
 
@@ -226,3 +242,45 @@ def fidelity_kwargs(
 
 def rename_results(raw: dict[str, Any]) -> dict[str, float]:
     return {RESULT_KEYS[key]: float(value) for key, value in raw.items() if key in RESULT_KEYS}
+
+
+def class_coverage(logits: torch.Tensor) -> float:
+    """How many classes the samples spread over: exp of the entropy of the mean class distribution.
+
+    10.0 for digits spread evenly over all ten classes, 1.0 when every sample is
+    classed the same, 5.0 for an even split over five. It reads the same logits
+    the Inception Score does, so it costs no extra pass.
+    """
+    marginal = torch.softmax(logits.double(), dim=1).mean(dim=0)
+    entropy = -(marginal * marginal.clamp_min(1e-30).log()).sum()
+    return float(entropy.exp())
+
+
+def calculate_metrics(**kwargs: Any) -> dict[str, Any]:
+    """torch-fidelity's ``calculate_metrics`` (one extractor, no PPL), plus ``class_coverage``.
+
+    The same steps as torch-fidelity's own, through its public functions, so
+    every score is unchanged; the features of ``input1`` are kept long enough
+    to read the class coverage from the IS logits as well.
+    """
+    feature_extractor = resolve_feature_extractor(**kwargs)
+    asked = [metric for metric in ("isc", "fid", "kid", "prc") if get_kwarg(metric, kwargs)]
+    layers = {metric: resolve_feature_layer_for_metric(metric, **kwargs) for metric in asked}
+    extractor = create_feature_extractor(feature_extractor, sorted(set(layers.values())), **kwargs)
+    features_1 = extract_featuresdict_from_input_id_cached(1, extractor, **kwargs)
+    features_2 = (extract_featuresdict_from_input_id_cached(2, extractor, **kwargs)
+                  if kwargs.get("input2") is not None else None)
+    results: dict[str, Any] = {}
+    if "isc" in layers:
+        results.update(isc_featuresdict_to_metric(features_1, layers["isc"], **kwargs))
+        results["class_coverage"] = class_coverage(features_1[layers["isc"]])
+    if "fid" in layers:
+        statistics = [fid_featuresdict_to_statistics_cached(
+            features, get_cacheable_input_name(input_id, **kwargs), extractor, layers["fid"],
+            **kwargs) for input_id, features in ((1, features_1), (2, features_2))]
+        results.update(fid_statistics_to_metric(*statistics, get_kwarg("verbose", kwargs)))
+    if "kid" in layers:
+        results.update(kid_featuresdict_to_metric(features_1, features_2, layers["kid"], **kwargs))
+    if "prc" in layers:
+        results.update(prc_featuresdict_to_metric(features_1, features_2, layers["prc"], **kwargs))
+    return results

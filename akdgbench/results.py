@@ -22,9 +22,10 @@ rows had a kind name theirs in ``method`` (``"teacher"``, ``"real"``):
 :func:`row_kind` reads both. ``status`` is ``"done"``, ``"failed"``,
 ``"diverged"`` or ``"skipped"`` (a pair the method cannot handle); ``error``
 holds the one-line reason.
-``collapsed`` is true for a finished generator whose samples collapsed to
-(almost) one mode (:mod:`akdgbench.collapse`), false for a healthy one, and
-missing when it was not judged (no IS measured).
+``class_coverage`` is how many classes the samples spread over (the real
+data's row has it too); ``collapsed`` is true for a finished generator whose
+samples collapsed to one or a few modes (:mod:`akdgbench.collapse`), false
+for a healthy one, and missing when it was not judged (no IS measured).
 A value that was not measured is missing (``None`` in JSON, empty in CSV),
 never made up; NaN and infinities are stored as missing too.
 """
@@ -56,8 +57,8 @@ if TYPE_CHECKING:
 RESULT_COLUMNS: tuple[str, ...] = (
     "cell_id", "dataset", "teacher", "arch", "method", "kind", "seed", "steps", "status", "error",
     "layers", "params", "mult_adds", "fid", "is_mean", "is_std", "kid_mean", "kid_std",
-    "images_per_s", "latency_ms", "checkpoint_bytes", "train_seconds", "eval_seconds",
-    "feature_extractor", "eval_samples", "collapsed",
+    "class_coverage", "images_per_s", "latency_ms", "checkpoint_bytes", "train_seconds",
+    "eval_seconds", "feature_extractor", "eval_samples", "collapsed",
 )
 TEXT_COLUMNS = frozenset(
     {"cell_id", "dataset", "teacher", "arch", "method", "kind", "status", "error",

@@ -105,18 +105,19 @@ def _failure_row(model: str, cell: pandas.Series) -> TableRow:
                     seed=cell["seed"], error=error)
 
 
-def _collapsed(cells: pandas.DataFrame, real_is: float) -> pandas.Series:
-    """The row's own flag; judged from IS against the real data's where a row has none."""
-    judged = cells["is_mean"].map(lambda value: is_collapsed(value, real_is))
+def _collapsed(cells: pandas.DataFrame, real: dict[str, float]) -> pandas.Series:
+    """The row's own flag; judged from its scores against the real data's where a row has none."""
+    judged = cells.apply(lambda cell: is_collapsed(cell, real), axis=1)
     return cells["collapsed"].where(cells["collapsed"].notna(), judged).fillna(False).astype(bool)
 
 
 def _rows_of(kind: str, model: str, cells: pandas.DataFrame, method: str = "",
-             real_is: float = math.nan) -> list[TableRow]:
+             real: dict[str, float] | None = None) -> list[TableRow]:
     """One pooled row for the finished, healthy cells (if any), then one per cell left out."""
     out = []
     done = cells[cells["status"] == DONE]
-    collapsed = done[_collapsed(done, real_is)] if len(done) else done
+    real = real or {}
+    collapsed = done[_collapsed(done, real)] if len(done) else done
     healthy = done.drop(index=collapsed.index)
     left_out = [(cell, cell["status"] or UNFINISHED) for _, cell in
                 cells[cells["status"] != DONE].iterrows()]
@@ -135,20 +136,20 @@ def _rows_of(kind: str, model: str, cells: pandas.DataFrame, method: str = "",
         # a collapse is a finding: its numbers show, in a row of its own that is never pooled
         row = _pooled_row(COLLAPSED, model, method, cells.loc[[cell.name]])
         row.seed, row.seeds, row.total = cell["seed"], 0, 0
-        row.error = collapse_reason(cell["is_mean"], real_is) if not math.isnan(real_is) \
-            else "flagged when evaluated"
+        row.error = collapse_reason(cell, real) or "flagged when evaluated"
         out.append(row)
     return out
 
 
-def _student_group(arch: str, cells: pandas.DataFrame, real_is: float) -> list[TableRow]:
+def _student_group(arch: str, cells: pandas.DataFrame, real: dict[str, float]
+                   ) -> list[TableRow]:
     keys = cells[["method", "steps"]].drop_duplicates().itertuples(index=False)
     ordered = sorted(keys, key=lambda k: (method_sort_key(k.method), _nan_last(k.steps)))
     out = []
     for method, steps in ordered:
         same_steps = cells["steps"].isna() if missing(steps) else cells["steps"] == steps
         out.extend(_rows_of(STUDENT, arch, cells[(cells["method"] == method) & same_steps],
-                            method, real_is))
+                            method, real))
     return out
 
 
@@ -192,6 +193,12 @@ def _unique(values: Iterable[Any]) -> list[str]:
     return out
 
 
+def _real_scores(real_done: pandas.DataFrame) -> dict[str, float]:
+    """The real data's IS and class coverage, mean over its rows: collapse's yardstick."""
+    return {key: float(real_done[key].mean()) for key in ("is_mean", "class_coverage")
+            if key in real_done and real_done[key].notna().any()}
+
+
 def build_sections(rows: list[dict[str, Any]] | pandas.DataFrame) -> list[Section]:
     """The table as data: one section per (dataset, teacher), in order of first appearance."""
     frame = results_frame(rows)
@@ -210,16 +217,17 @@ def build_sections(rows: list[dict[str, Any]] | pandas.DataFrame) -> list[Sectio
         cells = measured[in_section]  # kept even if nothing in it finished: failures show
         real = frame[(frame["kind"] == REAL) & (frame["dataset"] == dataset)
                      & frame["teacher"].isin(["", teacher])]
-        real_rows = _rows_of(REAL, "real data", real[real["status"] == DONE], REAL)
-        real_is = real_rows[0].values["is"] if real_rows else math.nan
+        real_done = real[real["status"] == DONE]
+        real_rows = _rows_of(REAL, "real data", real_done, REAL)
+        yardstick = _real_scores(real_done)
         teacher_rows = _rows_of(TEACHER, teacher, cells[cells["kind"] == TEACHER], TEACHER,
-                                real_is)
+                                yardstick)
         students = cells[cells["kind"] != TEACHER]
         groups = [teacher_rows] if teacher_rows else []
         pooled_teacher = next((row for row in teacher_rows if not row.failed), None)
         comparisons = []
         for arch in _arch_order(students):
-            group = _student_group(arch, students[students["arch"] == arch], real_is)
+            group = _student_group(arch, students[students["arch"] == arch], yardstick)
             _mark_against_teacher(pooled_teacher, group)
             comparisons.extend(compare_rows(group))
             groups.append(group)

@@ -1,4 +1,4 @@
-"""How digits-FID and IS react to damage (README, "How digits-FID reacts to damage").
+"""How digits-FID, IS and class coverage react to damage (the README section on damage).
 
 Transforms the 4,000 mnist5k training digits (blur, noise, dropped digits, pixel means of
 same-class digits, as MSE distillation's regression to the mean would make them) and scores
@@ -91,6 +91,7 @@ TRANSFORMS: dict[str, tuple[str, Transform]] = {
        for sigma in (0.5, 1.0, 1.5, 2.0)},
     **{f"noise-{std}": (f"Gaussian noise std {std}", noise(std)) for std in (0.1, 0.3)},
     "digits-0-4": ("only digits 0-4 (half the modes)", only_digits({0, 1, 2, 3, 4})),
+    "digits-0-1": ("only digits 0 and 1", only_digits({0, 1})),
     "digit-1": ("only digit 1", only_digits({1})),
     **{f"mean-of-{count}": (f"pixel mean of {count} same-class digits", same_class_mean(count))
        for count in (2, 4)},
@@ -124,6 +125,7 @@ class Score:
     images: int
     fid: float
     inception_score: float
+    class_coverage: float
 
 
 def load_training_digits(dataset: MNIST5k, limit: int | None, seed: int) -> Digits:
@@ -168,15 +170,17 @@ def measure_sensitivity(transforms: list[str], *, limit: int | None = None, seed
         result = evaluate_quality(ImagesAsGenerator(images), dataset, feature_extractor="digits",
                                   num_samples=len(images), batch_size=batch_size, seed=seed,
                                   device="cpu", metrics=("fid", "isc"), cache_dir=cache_dir)
-        scores.append(Score(name, label, len(images), result["fid"], result["is_mean"]))
+        scores.append(Score(name, label, len(images), result["fid"], result["is_mean"],
+                            result["class_coverage"]))
     return scores
 
 
 def markdown_table(scores: list[Score]) -> str:
-    lines = ["| transform of the training digits | digits scored | digits-FID | IS |",
-             "|---|---|---|---|"]
+    lines = ["| transform of the training digits | digits scored | digits-FID | IS "
+             "| class coverage |",
+             "|---|---|---|---|---|"]
     lines += [f"| {score.label} | {score.images:,} | {score.fid:.1f} "
-              f"| {score.inception_score:.2f} |" for score in scores]
+              f"| {score.inception_score:.2f} | {score.class_coverage:.2f} |" for score in scores]
     return "\n".join(lines) + "\n"
 
 

@@ -98,7 +98,7 @@ def test_matches_torch_fidelity_called_directly(generator, mnist, tmp_path):
         "kid_mean": reference["kernel_inception_distance_mean"],
         "kid_std": reference["kernel_inception_distance_std"],
     }
-    assert set(ours) == {*expected, "feature_extractor"}
+    assert set(ours) == {*expected, "class_coverage", "feature_extractor"}
     assert ours["feature_extractor"] == "digits"  # "auto" picked the data set's extractor
     for key, value in expected.items():
         assert ours[key] == pytest.approx(value, rel=1e-6, abs=1e-12), key
@@ -131,8 +131,30 @@ def test_another_size_is_another_cache_entry(generator, tmp_path):
 
 def test_evaluate_real_scores_held_out_digits(mnist, tmp_path):
     real = evaluate_real(mnist, cache_dir=tmp_path)
-    assert set(real) == {"is_mean", "is_std", "feature_extractor"}
+    assert set(real) == {"is_mean", "is_std", "class_coverage", "feature_extractor"}
     assert real["is_mean"] > 8 and real["is_std"] > 0
+    # 100 held-out images of each digit, classed almost without error: nearly ten classes
+    assert 9.8 < real["class_coverage"] <= 10.0
+
+
+class OneImage(Generator):
+    """Every latent gives the same image: a held-out digit."""
+
+    def __init__(self, image: torch.Tensor) -> None:
+        super().__init__()
+        self.z_dim = 4
+        self.layer_count = 0
+        self.register_buffer("image", image)
+
+    def forward(self, z):
+        return self.image.expand(z.shape[0], *self.image.shape)
+
+
+def test_class_coverage_is_one_when_every_sample_is_the_same_digit(mnist, tmp_path):
+    digit = F.pad(torch.from_numpy(mnist5k_split()["heldout"][0][0]), (2, 2, 2, 2))
+    image = (digit.float() / 127.5 - 1).unsqueeze(0)
+    ours = evaluate_quality(OneImage(image), mnist, num_samples=200, cache_dir=tmp_path)
+    assert ours["class_coverage"] == pytest.approx(1.0, abs=1e-3)
 
 
 def test_precision_recall_when_asked(generator, mnist, tmp_path):

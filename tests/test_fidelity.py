@@ -15,6 +15,7 @@ from akdgbench.fidelity import (
     GeneratorSamples,
     PreparedExtractor,
     UInt8Images,
+    class_coverage,
     fidelity_kwargs,
     isc_splits_for,
     kid_subset_size_for,
@@ -201,3 +202,14 @@ def test_an_extractor_plugin_finds_its_own_weights_through_prepare():
     assert seen == ["/given.pth"]
     assert prepared.kwargs == {"feature_extractor_weights_path": "/w.pth"}
     assert prepared.cache_tag == "w-123"
+
+
+def test_class_coverage_counts_the_classes_samples_spread_over():
+    assert class_coverage(torch.zeros(7, 10)) == pytest.approx(10.0)  # every class equally likely
+    one_class = torch.full((5, 10), -50.0)
+    one_class[:, 3] = 50.0
+    assert class_coverage(one_class) == pytest.approx(1.0)
+    two_classes = torch.full((4, 10), -50.0)
+    two_classes[:2, 0] = 50.0
+    two_classes[2:, 1] = 50.0
+    assert class_coverage(two_classes) == pytest.approx(2.0)

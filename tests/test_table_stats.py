@@ -11,7 +11,7 @@ from test_tables import cell, github_cells, make_run, real, student, teacher
 from akdgbench import defaults
 from akdgbench.cell_evaluation import curve_samples
 from akdgbench.cli import cli
-from akdgbench.collapse import is_collapsed
+from akdgbench.collapse import collapse_reason, is_collapsed
 from akdgbench.comparison_table import render_comparisons
 from akdgbench.errors import UsageError
 from akdgbench.grid import expand_grid
@@ -86,18 +86,44 @@ def test_one_seed_claims_no_significance():
 # --- collapse ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("is_mean, verdict", [
-    (1.02, True),   # digit 1 only (REFERENCE.md)
-    (1.06, True),   # the collapsed vanilla student of issue 10
-    (1.95, True),
-    (2.11, False),  # a poor 600-step teacher, not collapsed
-    (3.38, False),  # Gaussian blur sigma 2
-    (4.98, False),  # digits 0-4 only: modes dropped, not collapsed
-    (None, None),
+REAL_DIGITS = {"is_mean": 9.70, "class_coverage": 10.0}  # scripts/digits_metric_sensitivity.py
+
+
+@pytest.mark.parametrize("is_mean, coverage, verdict", [
+    (1.02, 1.03, True),    # digit 1 only
+    (2.01, 2.05, True),    # digits 0 and 1 only: IS passes, coverage does not
+    (2.06, 3.40, True),    # the vanilla student of the 2026-11-27 run that drew one glyph
+    (1.06, None, True),    # no coverage measured: IS alone still judges
+    (1.50, 9.50, True),    # one glyph classed as every digit at once: IS catches it
+    (4.95, 5.08, False),   # digits 0-4 only: modes dropped, not collapsed
+    (2.25, 9.80, False),   # Gaussian blur sigma 2
+    (4.95, 8.39, False),   # the weakest healthy student of that run
+    (None, None, None),
 ])
-def test_collapse_threshold_on_digit_numbers(is_mean, verdict):
-    assert is_collapsed(is_mean, 9.79) is verdict
+def test_collapse_rules_on_digit_numbers(is_mean, coverage, verdict):
+    assert is_collapsed({"is_mean": is_mean, "class_coverage": coverage}, REAL_DIGITS) is verdict
     assert defaults.COLLAPSE_IS_SHARE_OF_REAL == 0.2
+    assert defaults.COLLAPSE_COVERAGE_SHARE_OF_REAL == 0.4
+
+
+def test_the_reason_names_the_rule_broken():
+    assert collapse_reason({"is_mean": 2.06, "class_coverage": 3.40}, REAL_DIGITS) == \
+        "class coverage 3.40 is under 40% of real data's 10.00"
+    assert collapse_reason({"is_mean": 1.5, "class_coverage": 9.5}, REAL_DIGITS) == \
+        "IS 1.50 is under 20% of real data's 9.70"
+    assert collapse_reason({"is_mean": 7.5, "class_coverage": 9.5}, REAL_DIGITS) is None
+    assert is_collapsed({"is_mean": 7.5}, {"class_coverage": 10.0}) is None  # nothing to compare
+
+
+def test_a_cell_covering_few_classes_is_counted_as_collapsed():
+    rows = [{**real(), "class_coverage": 10.0}, teacher(),
+            *three_seeds("dcgan", "vanilla", [30.0, 31.0]),
+            student("dcgan", "vanilla", 2, 1411.0, 3.0, class_coverage=3.4)]
+    text = render_table(rows)
+    assert "collapsed: dcgan / vanilla, seed 2: class coverage 3.40 is under 40% of real " \
+        "data's 10.00." in text
+    lines = {(line[1], line[2]) for line in github_cells(text)[1:]}
+    assert ("vanilla", "2 of 3, 1 collapsed") in lines
 
 
 def test_collapsed_seed_is_counted_like_a_failed_one():
