@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -89,6 +91,7 @@ def _thread_caps(threads: int) -> Iterator[None]:
 
 
 def _start_worker(threads: int, slots: Any) -> None:
+    _exit_with_parent(os.getppid())
     gpu = slots.get()
     if gpu is not None:  # before CUDA starts in this process
         os.environ["CUDA_VISIBLE_DEVICES"] = str(gpu)
@@ -99,6 +102,21 @@ def _start_worker(threads: int, slots: Any) -> None:
     except ImportError:
         return
     threadpool_limits(threads)
+
+
+def _exit_with_parent(parent: int, every_s: float = 1.0) -> None:
+    """End this worker when the run that started it is gone.
+
+    A run killed with SIGTERM or SIGKILL (a scheduler's time limit, ``kill``)
+    cannot shut its pool down, and its workers would train their cells on to
+    the end, holding the cores; their checkpoints make a rerun resume anyway.
+    """
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every_s)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 @hookimpl

@@ -1,3 +1,4 @@
+import contextlib
 import importlib.util
 import os
 
@@ -84,3 +85,56 @@ def test_local_bad_jobs(jobs):
 def test_local_auto_jobs_is_one_per_core_without_cuda(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert LocalExecutor().jobs == available_cores()
+
+
+KILLED_RUN = '''
+import os, sys, time
+from akdgbench.builtin.executors.local import LocalExecutor
+
+def train_for_long(item):
+    with open(os.path.join(sys.argv[1], f"worker-{os.getpid()}"), "w"):
+        pass
+    time.sleep(120)
+
+if __name__ == "__main__":
+    list(LocalExecutor(jobs=2).map(train_for_long, [0, 1]))
+'''
+
+
+def _alive(pid: int) -> bool:
+    """Running, not a zombie waiting for whoever adopted it to reap it."""
+    try:
+        status = open(f"/proc/{pid}/status").read()  # noqa: SIM115
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads process states from /proc")
+def test_workers_end_when_the_run_is_killed(tmp_path):
+    """A run stopped by SIGTERM (a time limit, ``kill``) must not leave workers holding cores."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "run.py"
+    script.write_text(KILLED_RUN)
+    run = subprocess.Popen([sys.executable, str(script), str(tmp_path)])
+    try:
+        deadline = time.monotonic() + 60
+        while len(list(tmp_path.glob("worker-*"))) < 2:
+            assert time.monotonic() < deadline and run.poll() is None, "workers never started"
+            time.sleep(0.1)
+        workers = [int(path.name.split("-")[1]) for path in tmp_path.glob("worker-*")]
+        run.send_signal(signal.SIGTERM)
+        run.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [pid for pid in workers if _alive(pid)]
+    finally:
+        run.kill()
+        for path in tmp_path.glob("worker-*"):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(path.name.split("-")[1]), signal.SIGKILL)
