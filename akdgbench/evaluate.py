@@ -177,9 +177,9 @@ def evaluate_quality(
         (default ``~/.cache/akdgbench/fidelity``).
     :param inception_weights: a local copy of torch-fidelity's Inception-v3 weights.
     :param progress: show a progress bar; ``verbose`` lets torch-fidelity print its own.
-    :returns: ``fid``, ``is_mean``, ``is_std``, ``kid_mean``, ``kid_std`` (and ``precision``,
-        ``recall``, ``f_score``), for the metrics asked, and ``feature_extractor``: the name
-        of the extractor used (``auto`` resolved).
+    :returns: ``fid``, ``is_mean``, ``is_std``, ``class_coverage`` (with IS), ``kid_mean``,
+        ``kid_std`` (and ``precision``, ``recall``, ``f_score``), for the metrics asked, and
+        ``feature_extractor``: the name of the extractor used (``auto`` resolved).
     """
     metrics = check_metrics(metrics)
     num_samples = int(num_samples or dataset.default_eval_samples)
@@ -230,7 +230,8 @@ def evaluate_real(
 ) -> dict[str, Any]:
     """IS of the data set's reference images (the ``real`` row of a table).
 
-    :returns: ``is_mean``, ``is_std`` and ``feature_extractor`` (the name used).
+    :returns: ``is_mean``, ``is_std``, ``class_coverage`` and ``feature_extractor`` (the name
+        used).
 
     Uses the same extractor and feature cache as :func:`evaluate_quality`.
     """
