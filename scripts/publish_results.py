@@ -50,7 +50,8 @@ def main(argv: list[str] | None = None) -> None:
         for path in publish(args.run_dir, args.out):
             print(path)
     except (UsageError, FileNotFoundError) as exc:
-        sys.exit(f"Error: {exc}")
+        print(f"Error: {exc}", file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

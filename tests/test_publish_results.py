@@ -35,4 +35,6 @@ def test_a_missing_run_is_one_line(tmp_path, capsys):
 
     with pytest.raises(SystemExit) as exit_info:
         load_script().main([str(tmp_path / "nope"), str(tmp_path / "out")])
-    assert str(exit_info.value).startswith("Error:")
+    assert exit_info.value.code == 2  # a bad input, as the CLI reports one
+    error = capsys.readouterr().err
+    assert error.startswith("Error:") and error.count("\n") == 1
