@@ -17,7 +17,7 @@ from tabulate import tabulate
 
 from akdgbench import defaults
 from akdgbench.errors import UsageError
-from akdgbench.results import DONE, STUDENT, open_run
+from akdgbench.results import DONE, STUDENT, TEACHER, open_run
 from akdgbench.results_model import results_frame
 from akdgbench.training_log import EVAL_LOG_NAME, read_eval_log
 
@@ -49,16 +49,22 @@ class Curve:
 
 
 def method_curves(run_dir: str | Path) -> list[Curve]:
-    """One curve per (data set, teacher, student architecture, method) with scored steps."""
+    """One curve per (data set, teacher, student architecture, method) with scored steps,
+    and one per teacher trained with them (method ``teacher``)."""
     store = open_run(run_dir)
     rows = store.latest_rows()
     frame = results_frame(rows) if rows else pandas.DataFrame()
     if frame.empty:
         raise UsageError(f"no cell in {run_dir} yet: no curves")
-    students = frame[(frame["status"] == DONE) & (frame["kind"] == STUDENT)]
+    trained = frame[(frame["status"] == DONE) & frame["kind"].isin([TEACHER, STUDENT])].copy()
+    # a teacher's row names its own architecture as the student's; it is listed once
+    is_teacher = trained["kind"] == TEACHER
+    trained.loc[is_teacher, "arch"] = trained.loc[is_teacher, "teacher"]
+    trained.loc[is_teacher, "method"] = TEACHER
+    trained = trained.drop_duplicates(["dataset", "teacher", "arch", "method", "seed"])
     curves = []
     keys = ["dataset", "teacher", "arch", "method"]
-    for key, cells in students.groupby(keys, sort=False):
+    for key, cells in trained.groupby(keys, sort=False):
         logs = []
         for cell_id in cells["cell_id"]:
             path = store.cell_dir(cell_id) / EVAL_LOG_NAME

@@ -10,6 +10,7 @@ students.
 
 from __future__ import annotations
 
+import shutil
 import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ from akdgbench.run_dir import (
     write_run_config,
 )
 from akdgbench.run_settings import MEANING_KEYS
+from akdgbench.training_log import EVAL_LOG_NAME
 from akdgbench.training_settings import resolve_device
 
 
@@ -125,6 +127,8 @@ def _run_cell(
     if cell.kind == TEACHER or method_needs_teacher(cell.method):
         teacher = _teacher_for(cell, dataset, config, run_dir)
     if cell.kind == TEACHER:
+        if teacher.eval_log is not None:  # its curve beside the students' (`akdgbench curves`)
+            shutil.copyfile(teacher.eval_log, cell_dir / EVAL_LOG_NAME)
         return {"status": DONE, **evaluate_row(teacher.generator, dataset, config, run_dir)}
     return _train_and_evaluate_student(cell, cell_dir, dataset, teacher, config, run_dir)
 
@@ -145,6 +149,8 @@ def _teacher_for(cell: Cell, dataset, config: RunConfig, run_dir: Path):
         cache_dir=run_dir / "teachers",
         checkpoint=config.teacher_checkpoint,
         progress=not config.quiet,
+        eval_every=config.eval_every,
+        on_eval=curve_evaluator(dataset, config, run_dir) if config.eval_every else None,
     )
 
 

@@ -32,6 +32,7 @@ from akdgbench.checkpoint import (
 from akdgbench.dataset import Dataset
 from akdgbench.errors import UsageError
 from akdgbench.results import DONE
+from akdgbench.training_log import EVAL_LOG_NAME
 from akdgbench.training_settings import TrainSettings, describe_config, resolve_device
 
 KEY_FILE = "teacher.json"
@@ -46,6 +47,8 @@ class Teacher:
     discriminator_optimizer_state: dict[str, Any] | None = None
     #: why ``discriminator`` is ``None``, for the error of a method that needs it
     no_discriminator_reason: str = ""
+    #: the FID curve of its training (``eval_log.csv``) where it was trained here with one
+    eval_log: Path | None = None
 
     def require_discriminator(self, method_spec: str) -> nn.Module:
         if self.discriminator is None:
@@ -69,6 +72,8 @@ def get_teacher(
     cache_dir: str | Path,
     checkpoint: str | Path | None = None,
     progress: bool = True,
+    eval_every: int = 0,
+    on_eval: Any = None,
 ) -> Teacher:
     """The teacher, frozen (eval mode, no gradients) on the settings' device.
 
@@ -78,13 +83,15 @@ def get_teacher(
         (``mimicry:``); ``None`` trains one.
     :param settings: the training recipe when a teacher is trained (its
         ``steps`` are replaced by ``steps``).
+    :param eval_every, on_eval: score a teacher trained here every ``eval_every`` steps,
+        as a student's curve is (its ``eval_log.csv``; they do not change its weights).
     """
     device = resolve_device(settings.device)
     if checkpoint is not None:
         teacher = load_teacher_checkpoint(checkpoint, dataset, teacher_arch)
     else:
         teacher = _cached_or_trained(dataset, teacher_arch, steps, settings, Path(cache_dir),
-                                     progress)
+                                     progress, eval_every, on_eval)
     return teacher.frozen(device)
 
 
@@ -157,7 +164,8 @@ def teacher_dir(cache_dir: Path, key: dict[str, Any]) -> Path:
 
 
 def _cached_or_trained(dataset: Dataset, teacher_arch: Architecture, steps: int,
-                       settings: TrainSettings, cache_dir: Path, progress: bool) -> Teacher:
+                       settings: TrainSettings, cache_dir: Path, progress: bool,
+                       eval_every: int = 0, on_eval: Any = None) -> Teacher:
     from akdgbench.engine import train
     from akdgbench.plugins import make, train_step_reporter
 
@@ -168,16 +176,25 @@ def _cached_or_trained(dataset: Dataset, teacher_arch: Architecture, steps: int,
     with FileLock(str(directory) + ".lock"):
         weights = directory / GENERATOR_NAME
         if weights.exists():
-            return load_akdgbench_checkpoint(weights, dataset, teacher_arch,
-                                             discriminator_file=directory / CHECKPOINT_NAME)
+            return _with_eval_log(load_akdgbench_checkpoint(
+                weights, dataset, teacher_arch, discriminator_file=directory / CHECKPOINT_NAME),
+                directory)
         (directory / KEY_FILE).write_text(json.dumps(key, indent=2, sort_keys=True) + "\n")
         outcome = train(dataset=dataset, student_arch=teacher_arch,
                         method=make("method", "vanilla"),
                         settings=settings, out_dir=directory, progress=progress,
-                        on_log=train_step_reporter(None))
+                        on_log=train_step_reporter(None), eval_every=eval_every,
+                        on_eval=on_eval)
         if outcome.status != DONE or outcome.generator is None:
             raise UsageError(f"training the teacher {teacher_arch.spec} diverged "
                              f"({outcome.error}); try another teacher seed or a lower lr "
                              f"(its run is in {directory})")
-        return load_akdgbench_checkpoint(weights, dataset, teacher_arch,
-                                         discriminator_file=directory / CHECKPOINT_NAME)
+        return _with_eval_log(load_akdgbench_checkpoint(
+            weights, dataset, teacher_arch, discriminator_file=directory / CHECKPOINT_NAME),
+            directory)
+
+
+def _with_eval_log(teacher: Teacher, directory: Path) -> Teacher:
+    log = directory / EVAL_LOG_NAME
+    teacher.eval_log = log if log.is_file() else None
+    return teacher
