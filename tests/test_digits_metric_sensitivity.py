@@ -34,6 +34,16 @@ def test_blur_scores_far_worse_than_clean_digits(sensitivity, tmp_path):
     assert f"| Gaussian blur σ=2.0 | 200 | {blurred.fid:.1f} |" in table
 
 
+def test_size_draws_the_digits_at_that_resolution(sensitivity, tmp_path):
+    digits = sensitivity.load_training_digits(
+        sensitivity.make("dataset", "mnist5k:size=16", data_root="."), limit=20, seed=0)
+    assert digits.images.shape == (20, 1, 16, 16)
+    (clean,) = sensitivity.measure_sensitivity(["none"], limit=200, seed=0, cache_dir=tmp_path,
+                                               size=16)
+    (full,) = sensitivity.measure_sensitivity(["none"], limit=200, seed=0, cache_dir=tmp_path)
+    assert clean.images == 200 and clean.fid != full.fid  # scored against 16x16 held-out digits
+
+
 def test_transforms_keep_or_drop_the_right_digits(sensitivity):
     labels = torch.arange(10).repeat_interleave(4)
     # every image one flat value: 10 * its digit + its place within the digit (0..3)
