@@ -65,3 +65,30 @@ def test_a_run_without_curves_is_one_line(tmp_path):
         method_curves(tmp_path)
     result = CliRunner().invoke(cli, ["curves", str(tmp_path)])
     assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
+
+
+def test_a_teacher_row_is_listed_as_the_teacher_curve(tmp_path):
+    store = make_run(tmp_path, [("vanilla", 0, {1000: 300.0, 2000: 105.0, 3000: 100.0}, "done")])
+    store.upsert_many([{**row("", 0), "cell_id": "teacher-0", "kind": "teacher"}])
+    cell_dir = store.cell_dir("teacher-0")
+    cell_dir.mkdir(parents=True)
+    (cell_dir / "eval_log.csv").write_text("step,fid,is_mean\n2000,80.0,7.0\n6000,60.0,7.5\n")
+    curves = {curve.method: curve for curve in method_curves(tmp_path)}
+    assert curves["teacher"].arch == "dcgan" and curves["teacher"].mean_fid == {
+        2000: 80.0, 6000: 60.0}
+    assert curves["teacher"].last_third_change == pytest.approx(0.25)
+
+
+def test_a_teacher_trained_in_the_run_scores_its_own_curve(tmp_path):
+    result = CliRunner().invoke(cli, [
+        "run", "--dataset", "mnist5k:size=16", "--teacher", "dcgan:width=0.125:d_width=0.125",
+        "--arch", "dcgan:width=0.0625:d_width=0.125", "--methods", "mse", "--steps", "4",
+        "--teacher-steps", "6", "--batch-size", "16", "--eval-samples", "200",
+        "--eval-batch-size", "100", "--eval-every", "3", "--quiet", "--jobs", "1",
+        "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    (teacher_dir,) = [path for path in (tmp_path / "teachers").iterdir() if path.is_dir()]
+    assert (teacher_dir / "eval_log.csv").read_text().count("\n") == 3  # steps 3 and 6
+    curves = {curve.method: curve for curve in method_curves(tmp_path)}
+    assert sorted(curves["teacher"].mean_fid) == [3, 6]
+    assert sorted(curves["mse"].mean_fid) == [3]
