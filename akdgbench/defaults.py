@@ -59,5 +59,6 @@ COLLAPSE_IS_SHARE_OF_REAL = 0.2
 COLLAPSE_COVERAGE_SHARE_OF_REAL = 0.4
 
 # a budget has converged when each method's mean FID over seeds changes by less than this share
-# over the last third of its steps (akdgbench.convergence; the rule the digits suite meets)
+# over the last third of its steps, read from a line fitted to its scores there
+# (akdgbench.convergence)
 CONVERGENCE_MAX_CHANGE = 0.10

@@ -50,11 +50,27 @@ def test_the_last_third_starts_at_the_last_score_before_two_thirds():
     assert Curve("d", "t", "a", "m", 1, {4000: 100.0}).converged is None
 
 
+def test_the_verdict_reads_a_line_fitted_to_the_last_third_not_its_two_ends():
+    # flat around 7 with one low score at the start of the last third and a high one at its end
+    noisy_flat = Curve("d", "t", "a", "m", 1, {4000: 20.0, 8000: 6.5, 9000: 7.5, 10000: 7.2,
+                                              11000: 6.8, 12000: 7.6})
+    assert noisy_flat.last_third_change == pytest.approx(1.1 / 6.5)  # 17%: two ends alone
+    assert noisy_flat.last_third_trend < 0.10 and noisy_flat.converged
+    # falling steadily by a quarter over the last third
+    falling = Curve("d", "t", "a", "m", 1, {4000: 20.0, 8000: 8.0, 9000: 7.5, 10000: 7.0,
+                                           11000: 6.5, 12000: 6.0})
+    assert falling.last_third_trend == pytest.approx(0.25) and falling.converged is False
+    # two scores: the line is the two ends
+    two = Curve("d", "t", "a", "m", 1, {2000: 120.0, 3000: 100.0})
+    assert two.last_third_trend == pytest.approx(two.last_third_change)
+
+
 def test_curves_command(tmp_path):
     make_run(tmp_path, [("vanilla", 0, {1000: 300.0, 2000: 105.0, 3000: 100.0}, "done")])
     result = CliRunner().invoke(cli, ["curves", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "converged" in result.output and "4.8%" in result.output
+    assert "last third (fitted)" in result.output
     assert render_curves(method_curves(tmp_path), "tsv").count("\n") >= 3
 
 
