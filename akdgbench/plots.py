@@ -103,9 +103,10 @@ def _legend(axes, markers: dict[str, str], colours: dict[str, str]) -> None:
     axes.legend(handles=handles, fontsize="small", loc="best")
 
 
-def _use_log(values: pandas.Series) -> bool:
+def _use_log(values: pandas.Series, spread: float = 20) -> bool:
     positive = values[values > 0]
-    return len(positive) == len(values) and len(values) > 1 and positive.max() > 20 * positive.min()
+    return (len(positive) == len(values) and len(values) > 1
+            and positive.max() > spread * positive.min())
 
 
 def _scatter(frame: pandas.DataFrame, x_column: str, x_label: str, path: Path) -> Path | None:
@@ -160,17 +161,31 @@ def _steps_curves(frame: pandas.DataFrame, store: RunStore, path: Path) -> Path 
         if row.status != DONE and (title, row.arch, "") not in labelled:
             axes.plot([], [], color="grey", linestyle=":", label="did not finish")
             labelled.add((title, row.arch, ""))
+    teachers = frame[(frame["kind"] == TEACHER) & (frame["status"] == DONE)
+                     & frame["fid"].notna()]
     for (title, arch), axes in axes_of.items():
-        teacher = frame[(frame["kind"] == TEACHER) & (frame["status"] == DONE)
-                        & frame["fid"].notna()]
-        teacher = [cells for t, cells in _sections(teacher) if t == title]
+        teacher = [cells for t, cells in _sections(teachers) if t == title]
         if teacher:
-            axes.axhline(teacher[0]["fid"].mean(), color="black", linestyle="--",
-                         label="teacher")
+            _teacher_line(axes, teacher[0], store)
+        if _use_log(pandas.concat([log["fid"] for t, row, log in curves
+                                   if (t, row.arch) == (title, arch)]), spread=5):
+            # a curve falls steeply at first; on a linear axis its last third, where
+            # convergence is judged, would be a flat line at the bottom
+            axes.set_yscale("log")
         axes.set(title=f"{title}\nstudent {arch}", xlabel="generator step", ylabel="FID")
         axes.grid(alpha=0.3)
         axes.legend(fontsize="small")
     return _save(figure, path)
+
+
+def _teacher_line(axes, teachers: pandas.DataFrame, store: RunStore) -> None:
+    """The teacher's own FID curve where it was scored while training, else its final FID."""
+    log_path = store.cell_dir(teachers["cell_id"].iloc[0]) / EVAL_LOG_NAME
+    if log_path.is_file():
+        log = read_eval_log(log_path)
+        axes.plot(log["step"], log["fid"], color="black", linestyle="--", label="teacher")
+    else:
+        axes.axhline(teachers["fid"].mean(), color="black", linestyle="--", label="teacher")
 
 
 def _montage(frame: pandas.DataFrame, store: RunStore, path: Path) -> Path | None:

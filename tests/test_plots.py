@@ -114,3 +114,21 @@ def test_cli_plot_bad_input(tmp_path, name, message):
     assert result.exit_code == 2
     assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1
     assert message in result.stderr and "Traceback" not in result.output
+
+
+def test_fid_over_steps_draws_the_teachers_own_curve_on_a_log_axis(tmp_path, monkeypatch):
+    from akdgbench import plots
+
+    store = make_run(tmp_path)
+    for row in rows():  # curves that fall ninefold, the teacher's with them
+        if row["method"] != "real":
+            pandas.DataFrame({"step": [100, 300, 500], "fid": [900.0, 200.0, 100.0]}).to_csv(
+                store.cell_dir(row["cell_id"]) / "eval_log.csv", index=False)
+    figures = {}
+    monkeypatch.setattr(plots, "_save", lambda figure, path: figures.setdefault(path.name,
+                                                                               figure) and path)
+    plot_run(tmp_path)
+    for axes in figures["fid_over_steps.png"].axes:
+        (teacher,) = [line for line in axes.get_lines() if line.get_label() == "teacher"]
+        assert list(teacher.get_xdata()) == [100, 300, 500]  # its curve, not one final FID
+        assert axes.get_yscale() == "log"
