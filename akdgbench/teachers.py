@@ -15,7 +15,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from filelock import FileLock
 from torch import nn
@@ -34,6 +34,9 @@ from akdgbench.errors import UsageError
 from akdgbench.results import DONE
 from akdgbench.training_log import EVAL_LOG_NAME
 from akdgbench.training_settings import TrainSettings, describe_config, resolve_device
+
+if TYPE_CHECKING:
+    from akdgbench.engine import EvalCallback
 
 KEY_FILE = "teacher.json"
 
@@ -73,7 +76,7 @@ def get_teacher(
     checkpoint: str | Path | None = None,
     progress: bool = True,
     eval_every: int = 0,
-    on_eval: Any = None,
+    on_eval: EvalCallback | None = None,
 ) -> Teacher:
     """The teacher, frozen (eval mode, no gradients) on the settings' device.
 
@@ -165,7 +168,7 @@ def teacher_dir(cache_dir: Path, key: dict[str, Any]) -> Path:
 
 def _cached_or_trained(dataset: Dataset, teacher_arch: Architecture, steps: int,
                        settings: TrainSettings, cache_dir: Path, progress: bool,
-                       eval_every: int = 0, on_eval: Any = None) -> Teacher:
+                       eval_every: int = 0, on_eval: EvalCallback | None = None) -> Teacher:
     from akdgbench.engine import train
     from akdgbench.plugins import make, train_step_reporter
 
@@ -175,26 +178,19 @@ def _cached_or_trained(dataset: Dataset, teacher_arch: Architecture, steps: int,
     directory.mkdir(parents=True, exist_ok=True)
     with FileLock(str(directory) + ".lock"):
         weights = directory / GENERATOR_NAME
-        if weights.exists():
-            return _with_eval_log(load_akdgbench_checkpoint(
-                weights, dataset, teacher_arch, discriminator_file=directory / CHECKPOINT_NAME),
-                directory)
-        (directory / KEY_FILE).write_text(json.dumps(key, indent=2, sort_keys=True) + "\n")
-        outcome = train(dataset=dataset, student_arch=teacher_arch,
-                        method=make("method", "vanilla"),
-                        settings=settings, out_dir=directory, progress=progress,
-                        on_log=train_step_reporter(None), eval_every=eval_every,
-                        on_eval=on_eval)
-        if outcome.status != DONE or outcome.generator is None:
-            raise UsageError(f"training the teacher {teacher_arch.spec} diverged "
-                             f"({outcome.error}); try another teacher seed or a lower lr "
-                             f"(its run is in {directory})")
-        return _with_eval_log(load_akdgbench_checkpoint(
-            weights, dataset, teacher_arch, discriminator_file=directory / CHECKPOINT_NAME),
-            directory)
-
-
-def _with_eval_log(teacher: Teacher, directory: Path) -> Teacher:
-    log = directory / EVAL_LOG_NAME
-    teacher.eval_log = log if log.is_file() else None
-    return teacher
+        if not weights.exists():
+            (directory / KEY_FILE).write_text(json.dumps(key, indent=2, sort_keys=True) + "\n")
+            outcome = train(dataset=dataset, student_arch=teacher_arch,
+                            method=make("method", "vanilla"),
+                            settings=settings, out_dir=directory, progress=progress,
+                            on_log=train_step_reporter(None), eval_every=eval_every,
+                            on_eval=on_eval)
+            if outcome.status != DONE or outcome.generator is None:
+                raise UsageError(f"training the teacher {teacher_arch.spec} diverged "
+                                 f"({outcome.error}); try another teacher seed or a lower lr "
+                                 f"(its run is in {directory})")
+        teacher = load_akdgbench_checkpoint(weights, dataset, teacher_arch,
+                                            discriminator_file=directory / CHECKPOINT_NAME)
+        log = directory / EVAL_LOG_NAME
+        teacher.eval_log = log if log.is_file() else None
+        return teacher
