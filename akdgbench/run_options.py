@@ -46,7 +46,8 @@ def run_options(function):
         ),
         click.option("--arch", help="Student architecture spec(s), e.g. dcgan:width=0.25,mlp."),
         click.option("--methods", help="Method spec(s), e.g. vanilla,mse,lit,akdg:lambda=0.5."),
-        click.option("--seeds", help="A count (3 = seeds 0,1,2) or a list (0,5)."),
+        click.option("--seeds",
+                     help="A count (3 = seeds 0,1,2) or a list (0,5; `0,` is seed 0 alone)."),
         click.option("--steps", type=int, help="Generator steps per student."),
         click.option("--teacher-steps", type=int, help="Generator steps to train the teacher."),
         click.option(

@@ -121,6 +121,9 @@ def parse_seeds(value: Any) -> list[int]:
             ]
     except ValueError:
         raise UsageError(f"--seeds {value!r}: give a count (3) or a list (0,5)") from None
+    if not seeds and str(value).strip() == "0":
+        raise UsageError("--seeds 0 is a count of no seeds; for seed 0 alone give 1 (a count) "
+                         "or the list 0,")
     if not seeds or any(seed < 0 for seed in seeds):
         raise UsageError(f"--seeds {value!r}: need at least one non-negative seed")
     return seeds

@@ -73,6 +73,12 @@ def test_seeds(value, seeds):
     assert parse_seeds(value) == seeds
 
 
+def test_seed_zero_alone_is_a_list():
+    assert parse_seeds("0,") == [0]
+    with pytest.raises(UsageError, match=r"count of no seeds.*the list 0,"):
+        parse_seeds("0")
+
+
 @pytest.mark.parametrize("value", ["x", "0", "-1,2"])
 def test_bad_seeds(value):
     with pytest.raises(UsageError, match="seeds"):
