@@ -32,6 +32,7 @@ class RunConfig:
     student_presets: dict[str, str]
     # training
     steps: int
+    student_steps: dict[str, int]  # a budget per student family, over ``steps``
     teacher_steps: int
     teacher_seed: int
     teacher_per_seed: bool
@@ -108,6 +109,12 @@ class RunConfig:
             checkpoint_every=self.checkpoint_every,
             log_every=self.log_every,
         )
+
+    def steps_for(self, student_spec: str) -> int:
+        """The student's budget: its family's in ``student_steps``, else ``steps``."""
+        from akdgbench.specs import parse_spec
+
+        return self.student_steps.get(parse_spec(student_spec).name, self.steps)
 
     def architecture(self, spec: str, role: str) -> Architecture:
         """The teacher's or a student's architecture, with the suite's presets for its family."""

@@ -29,6 +29,9 @@ RUN_DEFAULTS: dict[str, Any] = {
     "student_presets": {},
     # training
     "steps": 2000,
+    # a budget per student family ({"mlp": 36000}) where one family's curves flatten later;
+    # every method of that family gets it. A --steps on the command line replaces them all
+    "student_steps": {},
     "teacher_steps": 5000,
     "teacher_seed": 0,
     # one teacher per student seed (its seed the cell's), so the spread over seeds includes
@@ -75,6 +78,7 @@ MEANING_KEYS = (
     "teacher_presets",
     "student_presets",
     "steps",
+    "student_steps",
     "teacher_steps",
     "teacher_seed",
     "teacher_per_seed",
@@ -148,6 +152,8 @@ def resolve_settings(suite: str | None, overrides: dict[str, Any]) -> RunConfig:
     settings["suite"] = suite_data["suite"]
     settings["description"] = suite_data["description"]
     settings.update({k: v for k, v in overrides.items() if v is not None})
+    if overrides.get("steps") is not None and overrides.get("student_steps") is None:
+        settings["student_steps"] = {}
     for key in ("dataset", "teacher", "arch", "methods", "metrics"):
         settings[key] = split_specs(settings[key])
     settings["seeds"] = parse_seeds(settings["seeds"])
@@ -158,6 +164,9 @@ def resolve_settings(suite: str | None, overrides: dict[str, Any]) -> RunConfig:
             raise UsageError(
                 f"{key.replace('_', '-')} must be a positive integer, not {settings[key]!r}"
             )
+    for family, steps in settings["student_steps"].items():
+        if not isinstance(steps, int) or isinstance(steps, bool) or steps <= 0:
+            raise UsageError(f"student_steps.{family} must be a positive integer, not {steps!r}")
     if settings["eval_samples"] is not None and settings["eval_samples"] <= 0:
         raise UsageError(f"eval-samples must be positive, not {settings['eval_samples']!r}")
     if settings["eval_every"] < 0:

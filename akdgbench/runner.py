@@ -108,7 +108,7 @@ def _cell_row(cell: Cell, config: RunConfig, **fields: Any) -> dict[str, Any]:
         "seed": cell.seed,
         "steps": config.teacher_steps
         if cell.kind == TEACHER
-        else (None if cell.kind == REAL else config.steps),
+        else (None if cell.kind == REAL else config.steps_for(cell.arch)),
         **fields,
     }
 
@@ -166,7 +166,7 @@ def _train_and_evaluate_student(cell, cell_dir, dataset, teacher, config, run_di
         dataset=dataset,
         student_arch=student_arch,
         method=method,
-        settings=config.train_settings(steps=config.steps, seed=cell.seed),
+        settings=config.train_settings(steps=config.steps_for(cell.arch), seed=cell.seed),
         out_dir=cell_dir,
         teacher=teacher.generator if method.needs_teacher else None,
         teacher_arch=teacher_arch if method.needs_teacher else None,

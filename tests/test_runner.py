@@ -391,6 +391,22 @@ def test_digits_suites_at_a_reduced_budget(tmp_path):
     assert "skipped" in (tmp_path / "run" / "table.md").read_text()
 
 
+def test_student_steps_give_one_family_its_own_budget(tmp_path):
+    suite = tmp_path / "budgets.toml"
+    suite.write_text('description = "two budgets"\nsteps = 4\n[student_steps]\nmlp = 2\n')
+    args = [arg for arg in TINY if arg not in ("--steps", "4")]
+    result = CliRunner().invoke(cli, ["run", "--suite", str(suite), *args, "--methods", "vanilla",
+                                      "--arch", "dcgan:width=0.0625:d_width=0.125,mlp",
+                                      "--out", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    rows = {row["arch"].split(":")[0]: row
+            for row in RunStore(tmp_path / "run").rows() if row["method"]}
+    assert (rows["dcgan"]["steps"], rows["mlp"]["steps"]) == (4, 2)
+    logged = {arch: (tmp_path / "run" / "cells" / rows[arch]["cell_id"] / "train_log.csv")
+              .read_text().splitlines()[-1].split(",")[0] for arch in rows}
+    assert logged == {"dcgan": "4", "mlp": "2"}
+
+
 def test_too_few_eval_samples_is_refused_before_training(tmp_path):
     result = run(["--methods", "vanilla", "--eval-samples", "20"], tmp_path / "run")
     assert result.exit_code == 2, result.output

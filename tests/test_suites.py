@@ -73,6 +73,23 @@ def test_seeds(value, seeds):
     assert parse_seeds(value) == seeds
 
 
+def test_student_steps_per_family_and_a_command_line_steps_replaces_them(tmp_path):
+    suite = tmp_path / "budgets.toml"
+    suite.write_text('description = "x"\nsteps = 100\n[student_steps]\nmlp = 300\n')
+    config = resolve_settings(str(suite), {})
+    assert config.steps_for("mlp:width=0.5") == 300 and config.steps_for("dcgan") == 100
+    config = resolve_settings(str(suite), {"steps": 7})
+    assert config.steps_for("mlp") == 7 and config.steps_for("dcgan") == 7
+
+
+@pytest.mark.parametrize("value", ["0", "-3", '"many"', "true"])
+def test_bad_student_steps(tmp_path, value):
+    suite = tmp_path / "budgets.toml"
+    suite.write_text(f'description = "x"\n[student_steps]\nmlp = {value}\n')
+    with pytest.raises(UsageError, match="student_steps.mlp must be a positive integer"):
+        resolve_settings(str(suite), {})
+
+
 def test_seed_zero_alone_is_a_list():
     assert parse_seeds("0,") == [0]
     with pytest.raises(UsageError, match=r"count of no seeds.*the list 0,"):
