@@ -101,6 +101,15 @@ def effective_arch_spec(spec: str, presets: dict[str, str]) -> str:
     return str(Spec(parsed.name, options))
 
 
+def _check_family_tables(config: RunConfig, architectures: Any) -> None:
+    """A suite's per-family tables must name real families: a typo would apply nothing."""
+    for table in ("teacher_presets", "student_presets", "student_steps"):
+        for family in getattr(config, table):
+            if family not in architectures:
+                raise UsageError(f"[{table}] names {family!r}, which is no architecture; "
+                                 f"known: {', '.join(architectures.names())}")
+
+
 def validate_cells(
     cells: list[Cell], config: RunConfig, *, in_process: bool = True
 ) -> dict[str, str]:
@@ -119,6 +128,7 @@ def validate_cells(
         autocast_factory(resolve_device(config.device), config.precision)
     if config.feature_extractor != "auto":
         get_registry("feature extractor").get(config.feature_extractor)
+    _check_family_tables(config, get_registry("architecture"))
     datasets: dict[str, Any] = {}
     checkpoint_teachers: dict[tuple[str, str], Any] = {}
     verdicts: dict[tuple[str, str, str, str], str | None] = {}

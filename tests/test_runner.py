@@ -33,6 +33,9 @@ TINY = [
     "--jobs", "1",
 ]
 
+#: TINY without --steps, for suites whose own budgets are under test
+TINY_NO_STEPS = TINY[:TINY.index("--steps")] + TINY[TINY.index("--steps") + 2:]
+
 
 def run(args, out):
     return CliRunner().invoke(cli, ["run", *TINY, *args, "--out", str(out)])
@@ -394,10 +397,9 @@ def test_digits_suites_at_a_reduced_budget(tmp_path):
 def test_student_steps_give_one_family_its_own_budget(tmp_path):
     suite = tmp_path / "budgets.toml"
     suite.write_text('description = "two budgets"\nsteps = 4\n[student_steps]\nmlp = 2\n')
-    args = [arg for arg in TINY if arg not in ("--steps", "4")]
-    result = CliRunner().invoke(cli, ["run", "--suite", str(suite), *args, "--methods", "vanilla",
-                                      "--arch", "dcgan:width=0.0625:d_width=0.125,mlp",
-                                      "--out", str(tmp_path / "run")])
+    result = CliRunner().invoke(cli, [
+        "run", "--suite", str(suite), *TINY_NO_STEPS, "--methods", "vanilla",
+        "--arch", "dcgan:width=0.0625:d_width=0.125,mlp", "--out", str(tmp_path / "run")])
     assert result.exit_code == 0, result.output
     rows = {row["arch"].split(":")[0]: row
             for row in RunStore(tmp_path / "run").rows() if row["method"]}
@@ -405,6 +407,16 @@ def test_student_steps_give_one_family_its_own_budget(tmp_path):
     logged = {arch: (tmp_path / "run" / "cells" / rows[arch]["cell_id"] / "train_log.csv")
               .read_text().splitlines()[-1].split(",")[0] for arch in rows}
     assert logged == {"dcgan": "4", "mlp": "2"}
+
+
+def test_a_family_table_naming_no_architecture_is_one_line(tmp_path):
+    suite = tmp_path / "typo.toml"
+    suite.write_text('description = "typo"\n[student_steps]\nmpl = 2\n')
+    result = CliRunner().invoke(cli, ["run", "--suite", str(suite), *TINY_NO_STEPS,
+                                      "--methods", "vanilla", "--out", str(tmp_path / "run")])
+    assert result.exit_code == 2
+    assert "[student_steps] names 'mpl', which is no architecture" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "run" / "cells").exists()
 
 
 def test_too_few_eval_samples_is_refused_before_training(tmp_path):
