@@ -109,24 +109,42 @@ def method_curves(run_dir: str | Path) -> list[Curve]:
     return curves
 
 
+#: step columns per table; a longer curve shows every k-th score (the fit still uses all)
+MAX_STEP_COLUMNS = 12
+
+
 def render_curves(curves: list[Curve], fmt: str = "github") -> str:
-    """Mean FID at each scored step, the change over the last third and the verdict."""
+    """Mean FID at scored steps, the change over the last third and the verdict: one table
+    per student architecture (with the teacher of its architecture), whose budgets differ."""
+    groups: dict[tuple[str, str, str], list[Curve]] = {}
+    for curve in curves:
+        groups.setdefault((curve.dataset, curve.teacher, curve.arch), []).append(curve)
+    title = (f"Mean FID over seeds at each scored step; converged: a line fitted to the scores "
+             f"of the last third of the steps changes by less than "
+             f"{100 * defaults.CONVERGENCE_MAX_CHANGE:.0f}% over it (end to end: its first and "
+             f"last score alone).")
+    return "\n".join([f"{title}\n", *(_curves_table(group, fmt) for group in groups.values())])
+
+
+def _curves_table(curves: list[Curve], fmt: str) -> str:
     steps = sorted({step for curve in curves for step in curve.mean_fid})
+    stride = math.ceil(len(steps) / MAX_STEP_COLUMNS)
+    shown = steps[::-1][::stride][::-1]  # the last score always shown
     rows = []
     for curve in curves:
         verdict = {True: "converged", False: "still moving", None: "too few scores"}[
             curve.converged]
         rows.append([curve.arch, curve.method, curve.seeds,
-                     *(_fid_text(curve.mean_fid.get(step)) for step in steps),
+                     *(_fid_text(curve.mean_fid.get(step)) for step in shown),
                      _share_text(curve.last_third_trend), _share_text(curve.last_third_change),
                      verdict])
-    headers = ["student", "method", "seeds", *(f"{step:,}" for step in steps),
+    headers = ["student", "method", "seeds", *(f"{step:,}" for step in shown),
                "last third (fitted)", "end to end", "verdict"]
-    title = (f"Mean FID over seeds at each scored step; converged: a line fitted to the scores "
-             f"of the last third of the steps changes by less than "
-             f"{100 * defaults.CONVERGENCE_MAX_CHANGE:.0f}% over it (end to end: its first and "
-             f"last score alone).")
-    return f"{title}\n\n{tabulate(rows, headers=headers, tablefmt=fmt)}\n"
+    table = f"{tabulate(rows, headers=headers, tablefmt=fmt)}\n"
+    if stride > 1:
+        table += (f"\nOne score in {stride} of its {len(steps)} shown; the fitted line uses "
+                  f"every score of the last third.\n")
+    return table
 
 
 def _share_text(value: float | None) -> str:

@@ -74,6 +74,16 @@ def test_curves_command(tmp_path):
     assert render_curves(method_curves(tmp_path), "tsv").count("\n") >= 3
 
 
+def test_one_table_per_student_architecture_and_long_curves_thinned():
+    short = Curve("d", "t", "dcgan", "vanilla", 3, {s: 10.0 for s in range(1000, 12001, 1000)})
+    long = Curve("d", "t", "mlp", "vanilla", 3, {s: 10.0 for s in range(1000, 36001, 1000)})
+    text = render_curves([short, long])
+    dcgan, mlp = text.split("\n\n| student")[1:]
+    assert " 1,000 |" in dcgan and " 12,000 |" in dcgan and "36,000" not in dcgan
+    assert " 1,000 |" not in mlp and " 3,000 |" in mlp and " 36,000 |" in mlp
+    assert mlp.count(",000 |") == 12 and "One score in 3 of its 36 shown" in mlp
+
+
 def test_a_run_without_curves_is_one_line(tmp_path):
     store = make_run(tmp_path, [])
     store.upsert_many([row("vanilla", 0)])
