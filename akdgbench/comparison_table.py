@@ -26,7 +26,7 @@ def _comparison_cells(comparison: Comparison, several_steps: bool) -> list[str]:
     test = comparison.test
     label = comparison.model
     if several_steps and not missing(comparison.steps):
-        label += f" @ {comparison.steps:g} steps"
+        label += f" @ {comparison.steps:,.0f} steps"
     interval = p_value = "–"
     if test is not None:
         interval = f"[{test.ci_low:+.2f}, {test.ci_high:+.2f}]"

@@ -139,7 +139,10 @@ def describe_recipe(settings: dict[str, Any]) -> str:
         f"EMA {ema:g}" if ema else "no EMA",
     ]
     if settings.get("steps") and settings.get("teacher_steps"):
-        parts.append(f"{settings['steps']:,} student / {settings['teacher_steps']:,} teacher steps")
+        families = ", ".join(f"{family} {steps:,}"
+                             for family, steps in (settings.get("student_steps") or {}).items())
+        parts.append(f"{settings['steps']:,} student{f' ({families})' if families else ''} / "
+                     f"{settings['teacher_steps']:,} teacher steps")
     if settings.get("precision"):
         parts.append(str(settings["precision"]))
     return ", ".join(parts)

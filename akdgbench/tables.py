@@ -142,7 +142,7 @@ def _label(row: TableRow, section: Section, mark_collapse: bool = True) -> str:
         return ""
     label = row.method
     if section.several_steps and not missing(row.steps):
-        label += f" @ {row.steps:g} steps"
+        label += f" @ {row.steps:,.0f} steps"
     if row.failed and not missing(row.seed):
         label += f", seed {row.seed:g}" if isinstance(row.seed, float) else f", seed {row.seed}"
     return label + (f" ({COLLAPSED})" if mark_collapse and row.kind == COLLAPSED else "")

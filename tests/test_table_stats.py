@@ -198,6 +198,14 @@ def test_cli_compare(compared_run):
     assert pairs[("akdg", "vanilla", "vanilla")][-1] == "not significant"
 
 
+def test_compare_names_each_budget():
+    rows = [teacher(), *three_seeds("dcgan", "vanilla", [30, 34, 32], steps=12000),
+            *three_seeds("mlp", "vanilla", [40, 41, 40.5], steps=36000),
+            *three_seeds("mlp", "mse", [50, 52, 51], steps=36000)]
+    models = {line[0] for line in github_cells(render_comparisons(rows))[1:]}
+    assert models == {"mlp @ 36,000 steps"}
+
+
 def test_cli_compare_csv_holds_the_raw_numbers(compared_run):
     result = CliRunner().invoke(cli, ["table", str(compared_run), "--compare", "--format", "csv"])
     assert result.exit_code == 0, result.output

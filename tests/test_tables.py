@@ -264,7 +264,7 @@ def test_budgets_are_told_apart():
     rows = [teacher(), student("dcgan", "akdg", 0, 30.0, 7.0, steps=500),
             student("dcgan", "akdg", 0, 20.0, 7.5, steps=1500)]
     labels = [line[1] for line in github_cells(render_table(rows))[1:]]
-    assert labels == ["teacher", "akdg @ 500 steps", "akdg @ 1500 steps"]
+    assert labels == ["teacher", "akdg @ 500 steps", "akdg @ 1,500 steps"]
 
 
 def test_without_a_teacher_nothing_is_bold_or_saved():
@@ -377,6 +377,16 @@ def test_caption_names_the_recipe_from_the_run_config(tmp_path, rows):
     assert first_line.endswith(
         "recipe: hinge loss, Adam lr 0.0002, betas (0, 0.9), n_dis family default, "
         "lr decay none, batch 64, no EMA, 4,000 student / 6,000 teacher steps, bf16.")
+
+
+def test_caption_names_each_family_budget(tmp_path, rows):
+    store = make_run(tmp_path, rows)
+    store.write_config({"settings": {
+        "loss": "hinge", "lr": 0.0002, "betas": [0.0, 0.9], "n_dis": 2, "lr_decay": "none",
+        "batch_size": 64, "ema": 0.999, "steps": 12000, "student_steps": {"mlp": 36000},
+        "teacher_steps": 12000, "precision": "bf16"}})
+    first_line = write_tables(tmp_path)[0].read_text().splitlines()[0]
+    assert "EMA 0.999, 12,000 student (mlp 36,000) / 12,000 teacher steps, bf16." in first_line
 
 
 def test_methods_are_ordered_by_their_table_order():
