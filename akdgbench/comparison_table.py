@@ -13,7 +13,7 @@ from typing import Any
 import pandas
 from tabulate import tabulate
 
-from akdgbench.results_model import missing
+from akdgbench.results_model import budget_suffix
 from akdgbench.table_sections import build_sections
 from akdgbench.table_stats import ALPHA, CONFIDENCE, Comparison
 from akdgbench.tables import STYLES, latex_escape, latex_symbols, parse_format, section_title
@@ -25,8 +25,8 @@ COMPARISON_HEADERS = ("Model", "Method A", "Method B", "against", "n A", "n B", 
 def _comparison_cells(comparison: Comparison, several_steps: bool) -> list[str]:
     test = comparison.test
     label = comparison.model
-    if several_steps and not missing(comparison.steps):
-        label += f" @ {comparison.steps:,.0f} steps"
+    if several_steps:
+        label += budget_suffix(comparison.steps)
     interval = p_value = "–"
     if test is not None:
         interval = f"[{test.ci_low:+.2f}, {test.ci_high:+.2f}]"

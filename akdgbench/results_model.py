@@ -176,6 +176,11 @@ def missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
+def budget_suffix(steps: Any) -> str:
+    """`` @ 12,000 steps``, which tells rows of one model apart by budget; "" if unknown."""
+    return "" if missing(steps) else f" @ {steps:,.0f} steps"
+
+
 def finished_cells(frame: pandas.DataFrame) -> pandas.DataFrame:
     return frame[(frame["status"] == DONE) & (frame["kind"] != REAL)]
 

@@ -29,6 +29,7 @@ from akdgbench.results_model import (
     DEFAULT_METRICS,
     METRICS,
     Metric,
+    budget_suffix,
     describe_recipe,
     finished_cells,
     missing,
@@ -141,8 +142,8 @@ def _label(row: TableRow, section: Section, mark_collapse: bool = True) -> str:
     if row.kind == "real":
         return ""
     label = row.method
-    if section.several_steps and not missing(row.steps):
-        label += f" @ {row.steps:,.0f} steps"
+    if section.several_steps:
+        label += budget_suffix(row.steps)
     if row.failed and not missing(row.seed):
         label += f", seed {row.seed:g}" if isinstance(row.seed, float) else f", seed {row.seed}"
     return label + (f" ({COLLAPSED})" if mark_collapse and row.kind == COLLAPSED else "")
