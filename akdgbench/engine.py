@@ -151,6 +151,12 @@ def train(
     return trainer.run(progress=progress, on_log=on_log, eval_every=eval_every, on_eval=on_eval)
 
 
+def can_extend(method: Method, recipe: dict[str, Any]) -> bool:
+    """A finished run of this method and recipe can continue to a longer budget exactly:
+    neither the method nor the learning rate follows the budget."""
+    return method.extendable and recipe["lr_decay"] == "none"
+
+
 class _Trainer:
     def __init__(self, *, dataset: Dataset, student_arch: Architecture, method: Method,
                  settings: TrainSettings, out_dir: Path, teacher: Generator | None,
@@ -170,6 +176,7 @@ class _Trainer:
         self.train_seconds = 0.0
         self.interval_started = 0.0  # perf_counter() when the interval being timed began
         self.start_step = 0
+        self.extendable = can_extend(method, self.recipe)
         self.fingerprint = checkpoint_fingerprint(self, teacher)
         if teacher_discriminator is not None:  # only then, so older fingerprints still match
             self.fingerprint["teacher_discriminator_weights"] = weights_digest(

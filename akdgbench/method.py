@@ -106,6 +106,10 @@ class Method(Configurable):
     #: the method's place in tables and plots (lower first); methods without one follow,
     #: alphabetically. The built-ins take the AKDG paper's order: vanilla, mse, lit, akdg.
     table_order: ClassVar[float | None] = None
+    #: nothing the method does depends on the budget (it reads neither ``step.progress``
+    #: nor ``ctx.total_steps``), so a finished run can continue to a longer budget and end
+    #: where a run trained that long from the start ends; otherwise a longer budget retrains
+    extendable: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

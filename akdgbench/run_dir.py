@@ -29,6 +29,9 @@ if TYPE_CHECKING:
     from akdgbench.config import RunConfig
     from akdgbench.grid import Cell
 
+#: where finished cells go when a longer budget retrains them
+SUPERSEDED_DIR = "superseded"
+
 #: bumped when a run directory written by an older akdgbench can no longer be resumed
 RUN_FORMAT_VERSION = 1
 
@@ -87,17 +90,32 @@ def merge_config(
             f"(format {version}, this is {RUN_FORMAT_VERSION}); use a new --out"
         )
     old = previous["settings"]
-    changed = [key for key in meaning_keys if old.get(key) != settings.get(key)]
+    changed = [key for key in meaning_keys
+               if key not in BUDGET_KEYS and old.get(key) != settings.get(key)]
+    changed += _shrunk_budgets(old, settings)
     if changed:
         details = ", ".join(f"{key}: {old.get(key)!r} -> {settings.get(key)!r}" for key in changed)
         raise UsageError(
             f"run directory {store.run_dir} was made with other settings ({details}); "
-            "rerun with the same settings or use a new --out"
+            "rerun with the same settings (a budget may grow, not shrink) or use a new --out"
         )
     merged = dict(settings)
     for key in GRID_KEYS:
         merged[key] = list(dict.fromkeys([*old.get(key, []), *settings[key]]))
     return merged
+
+
+#: the students' budgets: they may grow in a run directory (finished cells continue), not shrink
+BUDGET_KEYS = ("steps", "student_steps")
+
+
+def _shrunk_budgets(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """The budget keys, when a student of the old grid would get fewer steps than before."""
+    from akdgbench.config import RunConfig
+
+    before, after = RunConfig.from_dict(old), RunConfig.from_dict(new)
+    shrunk = any(after.steps_for(arch) < before.steps_for(arch) for arch in before.arch)
+    return [key for key in BUDGET_KEYS if old.get(key) != new.get(key)] if shrunk else []
 
 
 def write_run_config(
@@ -108,15 +126,39 @@ def write_run_config(
 
 
 def cells_to_run(
-    cells: list[Cell], rows: dict[str, dict[str, Any]], rerun_failed: bool
+    cells: list[Cell], rows: dict[str, dict[str, Any]], config: RunConfig
 ) -> tuple[list[Cell], list[Cell]]:
-    """(cells to run now, cells skipped because they already finished or failed)."""
+    """(cells to run now, cells skipped because they already finished or failed).
+
+    A student that finished at a budget shorter than today's runs again, to the new one.
+    """
     todo, skipped = [], []
     for cell in cells:
-        status = rows.get(cell.cell_id, {}).get("status")
-        if status in (DONE, SKIPPED) or (status in (FAILED, DIVERGED) and not rerun_failed):
+        row = rows.get(cell.cell_id, {})
+        status = row.get("status")
+        if status == DONE and is_shorter_budget(row, cell, config):
+            todo.append(cell)
+        elif status in (DONE, SKIPPED) or (status in (FAILED, DIVERGED)
+                                           and not config.rerun_failed):
             skipped.append(cell)
         else:
             todo.append(cell)
     return todo, skipped
 
+
+def is_shorter_budget(row: dict[str, Any], cell: Cell, config: RunConfig) -> bool:
+    """The student's recorded row ended at fewer steps than today's budget for it."""
+    steps = row.get("steps")
+    return not cell.is_reference and isinstance(steps, int) and steps < config.steps_for(cell.arch)
+
+
+def set_aside(store: RunStore, cell_id: str, steps: int) -> Path:
+    """Move a finished cell that will be retrained to ``superseded/`` (kept, not lost)."""
+    target = store.run_dir / SUPERSEDED_DIR / f"{cell_id}@{steps}steps"
+    suffix = 1
+    while target.exists():
+        suffix += 1
+        target = target.with_name(f"{cell_id}@{steps}steps-{suffix}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    store.cell_dir(cell_id).rename(target)
+    return target

@@ -37,9 +37,11 @@ from akdgbench.plugins import (
 from akdgbench.results import DONE, FAILED, REAL, SKIPPED, TEACHER
 from akdgbench.run_dir import (
     cells_to_run,
+    is_shorter_budget,
     merge_config,
     prepare_run_dir,
     run_dir_lock,
+    set_aside,
     write_run_config,
 )
 from akdgbench.run_settings import MEANING_KEYS
@@ -74,14 +76,15 @@ def execute_cell(job: CellJob) -> dict[str, Any]:
         config = config.replace(quiet=True)
     cell = job.cell
     cell_dir = store.cell_dir(cell.cell_id)
-    cell_dir.mkdir(parents=True, exist_ok=True)
     row = _cell_row(cell, config)
     try:
         load_selection(job.plugins)
+        _set_aside_a_run_that_cannot_grow(cell, store, config)
     except UsageError as exc:  # e.g. the plugins directory is not on this machine
         row.update(status=FAILED, error=str(exc))
         store.write_cell_row(cell.cell_id, row)
         return row
+    cell_dir.mkdir(parents=True, exist_ok=True)
     pm.hook.on_cell_start(cell=cell, cell_dir=cell_dir)
     try:
         row.update(_run_cell(cell, cell_dir, config, Path(job.run_dir)))
@@ -95,6 +98,22 @@ def execute_cell(job: CellJob) -> dict[str, Any]:
     store.write_cell_row(cell.cell_id, row)
     pm.hook.on_cell_end(cell=cell, row=row)
     return row
+
+
+def _set_aside_a_run_that_cannot_grow(cell: Cell, store, config: RunConfig) -> None:
+    """A student finished at a shorter budget continues from its checkpoint when nothing in
+    its training follows the budget; otherwise it retrains, and its finished run moves to
+    ``superseded/<cell_id>@<steps>steps`` rather than being lost."""
+    from akdgbench.engine import can_extend
+    from akdgbench.plugins import make
+
+    previous = store.read_cell_row(cell.cell_id)
+    if previous is None or not is_shorter_budget(previous, cell, config):
+        return
+    settings = config.train_settings(steps=config.steps_for(cell.arch), seed=cell.seed)
+    recipe = settings.recipe(config.architecture(cell.arch, "student"))
+    if not can_extend(make("method", cell.method), recipe):
+        set_aside(store, cell.cell_id, previous["steps"])
 
 
 def _cell_row(cell: Cell, config: RunConfig, **fields: Any) -> dict[str, Any]:
@@ -223,8 +242,11 @@ def run_grid(config: RunConfig, out: str | None = None, echo=print) -> RunSummar
                 ),
             )
         rows = {row["cell_id"]: row for row in store.collect()}
-        todo, skipped = cells_to_run(cells, rows, config.rerun_failed)
-        echo(f"run directory: {run_dir} ({len(todo)} to run, {len(skipped)} already finished)")
+        todo, skipped = cells_to_run(cells, rows, config)
+        longer = sum(is_shorter_budget(rows.get(cell.cell_id, {}), cell, config) for cell in todo)
+        echo(f"run directory: {run_dir} ({len(todo)} to run"
+             + (f", {longer} of them to a longer budget" if longer else "")
+             + f", {len(skipped)} already finished)")
         executor = _make_executor(config, run_dir)
         for line in _describe_machine(machine, executor):
             echo(line)

@@ -92,7 +92,11 @@ def restore_checkpoint(trainer: _Trainer) -> None:
     if not isinstance(saved, dict) or saved.get("format") != FORMAT_VERSION:
         raise UsageError(f"checkpoint {path} is not an akdgbench training "
                          "checkpoint of this version; delete it to start over")
-    check_fingerprint(path, saved.get("fingerprint"), trainer.fingerprint)
+    made_by = saved.get("fingerprint")
+    if (trainer.extendable and isinstance(made_by, dict)
+            and int(saved.get("step", 0)) <= trainer.settings.steps):
+        made_by = {**made_by, "steps": trainer.settings.steps}  # a longer budget continues it
+    check_fingerprint(path, made_by, trainer.fingerprint)
     try:
         modules, optimizers = saved["modules"], saved["optimizers"]
         trainer.student.load_state_dict(modules["student"])

@@ -239,6 +239,31 @@ def test_resume_is_bit_identical(tmp_path, method, dataset, overrides):
     assert steps == [1, 2, 3, 4, 5, 6]  # rows logged after the checkpoint were redone, not doubled
 
 
+@pytest.mark.parametrize(("method", "overrides"),
+                         [("vanilla", {"ema": 0.9, "n_dis": 2}), ("akdg", {})])
+def test_a_longer_budget_continues_a_finished_run_to_the_same_weights(tmp_path, method,
+                                                                      overrides):
+    straight = run(tmp_path / "straight", method, steps=6, **overrides)
+    run(tmp_path / "grown", method, steps=4, **overrides)
+    grown = run(tmp_path / "grown", method, steps=6, **overrides)
+    assert straight.status == grown.status == "done"
+    assert_same_weights(generator_weights(tmp_path / "straight"),
+                        generator_weights(tmp_path / "grown"))
+    steps = [row["step"] for row in read_log(tmp_path / "grown" / "train_log.csv")]
+    assert steps == ["2", "4", "6"]
+
+
+@pytest.mark.parametrize(("method", "overrides", "why"), [
+    ("lit:lit_fraction=0.5", {}, "method"),  # its phases are fractions of the budget
+    ("vanilla", {"lr_decay": "linear"}, "lr_decay"),
+    ("vanilla", {}, "shrink"),
+])
+def test_a_budget_that_the_run_depends_on_is_not_extended(tmp_path, method, overrides, why):
+    run(tmp_path, method, steps=4, **overrides)
+    with pytest.raises(UsageError, match="different setup: .*steps 4 .now (6|2)"):
+        run(tmp_path, method, steps=2 if why == "shrink" else 6, **overrides)
+
+
 def test_finished_run_is_not_retrained(tmp_path):
     first = run(tmp_path, steps=2)
     again = run(tmp_path, steps=2)

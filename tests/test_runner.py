@@ -183,6 +183,39 @@ def test_resume_skips_finished_and_grows_the_grid(tmp_path):
     assert rows["vanilla"] == before and rows["mse"]["status"] == "done"
 
 
+def test_a_longer_budget_continues_finished_cells_and_retrains_the_rest(tmp_path):
+    grid = [*TINY_NO_STEPS, "--methods", "vanilla,lit"]
+    out, fresh = tmp_path / "grown", tmp_path / "fresh"
+
+    def run_grid(steps, run_dir):
+        return CliRunner().invoke(cli, ["run", *grid, "--steps", steps, "--out", str(run_dir)])
+
+    assert run_grid("4", out).exit_code == 0
+    grown = run_grid("6", out)
+    assert grown.exit_code == 0, grown.output
+    assert "2 to run, 2 of them to a longer budget" in grown.output
+    assert run_grid("6", fresh).exit_code == 0
+    rows = rows_by_method(out)
+    assert rows["vanilla"]["steps"] == rows["lit"]["steps"] == 6
+    for method in ("vanilla", "lit"):  # both end where a 6-step run from the start ends
+        cell_id = rows[method]["cell_id"]
+        weights = [torch.load(run_dir / "cells" / cell_id / "generator.pt", weights_only=True)
+                   for run_dir in (out, fresh)]
+        assert all(torch.equal(weights[0][key], weights[1][key]) for key in weights[0])
+    # vanilla continued its checkpoint; LIT's phases follow the budget, so it was retrained
+    # and its 4-step run kept aside
+    vanilla_log = (out / "cells" / rows["vanilla"]["cell_id"] / "train_log.csv").read_text()
+    assert [line.split(",")[0] for line in vanilla_log.splitlines()[1:]] == ["2", "4", "6"]
+    superseded = list((out / "superseded").iterdir())
+    assert [path.name for path in superseded] == [f"{rows['lit']['cell_id']}@4steps"]
+    assert json.loads((superseded[0] / "row.json").read_text())["steps"] == 4
+    assert "6 student / 6 teacher steps" in (out / "table.md").read_text()
+
+    shrunk = run_grid("4", out)
+    assert shrunk.exit_code == 2
+    assert "steps: 6 -> 4" in shrunk.output and "a budget may grow, not shrink" in shrunk.output
+
+
 def test_rows_name_their_kind_and_older_rows_without_one_still_resume_and_render(tmp_path):
     out = tmp_path / "run"
     assert run(["--methods", "vanilla"], out).exit_code == 0
@@ -204,10 +237,10 @@ def test_rows_name_their_kind_and_older_rows_without_one_still_resume_and_render
 def test_changed_meaning_is_refused(tmp_path):
     out = tmp_path / "run"
     assert run(["--methods", "vanilla"], out).exit_code == 0
-    result = CliRunner().invoke(cli, ["run", *TINY, "--methods", "vanilla", "--steps", "5",
+    result = CliRunner().invoke(cli, ["run", *TINY, "--methods", "vanilla", "--batch-size", "8",
                                       "--out", str(out)])
     assert result.exit_code == 2
-    assert "steps: 4 -> 5" in result.output and "Traceback" not in result.output
+    assert "batch_size: 16 -> 8" in result.output and "Traceback" not in result.output
 
 
 def test_out_that_is_a_file(tmp_path):

@@ -22,6 +22,7 @@ from akdgbench.builtin.methods._stages import check_same_images
 class AKDG(Method):
     name = "akdg"
     table_order = 3
+    extendable = True
     description = ("adversarial distillation: a second discriminator tells teacher from "
                    "student images (Tsunashima et al. 2020)")
     options = {"lambda": 1.0, "kd_arch": ""}

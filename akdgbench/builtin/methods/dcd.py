@@ -49,6 +49,7 @@ class DCD(Method):
                    "adversarial training (Hu et al. 2023, DCD)")
     options = {"dcd_weight": 1.0, "adv_weight": 1.0}
     needs_teacher_discriminator = True
+    extendable = True
 
     def __init__(self, **given) -> None:
         super().__init__(**given)

@@ -40,6 +40,7 @@ class FeatureKD(Method):
                    "image, adversarial loss (Li et al. 2020, GAN Compression)")
     options = {"gan_weight": 1.0, "recon_weight": 10.0, "distill_weight": 0.01}
     needs_teacher = True
+    extendable = True
 
     def __init__(self, **given) -> None:
         super().__init__(**given)

@@ -21,6 +21,7 @@ from akdgbench.builtin.methods._stages import check_same_images
 class MSE(Method):
     name = "mse"
     table_order = 1
+    extendable = True
     description = "pixel-wise MSE to the teacher's image for the same z (Aguinaldo et al. 2019)"
     options = {"adv_weight": 0.0}
     needs_teacher = True

@@ -37,6 +37,7 @@ class SSGC(Method):
                    "(Yu & Pool 2020, Self-Supervised GAN Compression)")
     options = {"distill_weight": 1.0, "finetune": True}
     needs_teacher_discriminator = True
+    extendable = True
 
     def __init__(self, **given) -> None:
         super().__init__(**given)

@@ -13,6 +13,7 @@ from akdgbench import Method, hookimpl
 class Vanilla(Method):
     name = "vanilla"
     table_order = 0
+    extendable = True
     description = "plain adversarial training on real data (no teacher)"
 
     def setup(self, ctx) -> None:
