@@ -70,6 +70,21 @@ class Curve:
         return abs(slope * (steps[-1] - steps[0]) / at_start)
 
     @property
+    def last_third_trend_p(self) -> float | None:
+        """Two-sided p-value that the last third's fitted line has no slope at all (t-test on
+        the least-squares slope); None with fewer than three scores or no scatter to test.
+
+        A rough guide: successive scores of one run are correlated, which makes it too small.
+        """
+        from scipy import stats
+
+        steps = self.last_third_steps()
+        fids = [self.mean_fid[step] for step in steps]
+        if len(steps) < 3 or len(set(fids)) < 2:
+            return None
+        return float(stats.linregress(steps, fids).pvalue)
+
+    @property
     def converged(self) -> bool | None:
         change = self.last_third_trend
         return None if change is None else change < defaults.CONVERGENCE_MAX_CHANGE
@@ -123,7 +138,11 @@ def render_curves(curves: list[Curve], fmt: str = "github") -> str:
              f"of the last third of the steps changes by less than "
              f"{100 * defaults.CONVERGENCE_MAX_CHANGE:.0f}% over it (end to end: its first and "
              f"last score alone).")
-    return "\n".join([f"{title}\n", *(_curves_table(group, fmt) for group in groups.values())])
+    slope_p = ("slope p: how likely scatter around a flat line gives a fitted slope this steep "
+               "(t-test; successive scores are correlated, so a rough guide). A curve that "
+               "misses the rule with a large p swings around a flat line rather than falling.")
+    return "\n".join([f"{title}\n", *(_curves_table(group, fmt) for group in groups.values()),
+                      slope_p])
 
 
 def _curves_table(curves: list[Curve], fmt: str) -> str:
@@ -136,10 +155,10 @@ def _curves_table(curves: list[Curve], fmt: str) -> str:
             curve.converged]
         rows.append([curve.arch, curve.method, curve.seeds,
                      *(_fid_text(curve.mean_fid.get(step)) for step in shown),
-                     _share_text(curve.last_third_trend), _share_text(curve.last_third_change),
-                     verdict])
+                     _share_text(curve.last_third_trend), _p_text(curve.last_third_trend_p),
+                     _share_text(curve.last_third_change), verdict])
     headers = ["student", "method", "seeds", *(f"{step:,}" for step in shown),
-               "last third (fitted)", "end to end", "verdict"]
+               "last third (fitted)", "slope p", "end to end", "verdict"]
     table = f"{tabulate(rows, headers=headers, tablefmt=fmt)}\n"
     if stride > 1:
         table += (f"\nOne score in {stride} of its {len(steps)} shown; the fitted line uses "
@@ -149,6 +168,10 @@ def _curves_table(curves: list[Curve], fmt: str) -> str:
 
 def _share_text(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.1f}%"
+
+
+def _p_text(value: float | None) -> str:
+    return "–" if value is None else "<0.01" if value < 0.01 else f"{value:.2f}"
 
 
 def _fid_text(value: float | None) -> str:

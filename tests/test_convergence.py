@@ -1,5 +1,7 @@
 """Convergence of the FID curves: mean over seeds, change over the last third."""
 
+import re
+
 import pytest
 from click.testing import CliRunner
 
@@ -63,6 +65,20 @@ def test_the_verdict_reads_a_line_fitted_to_the_last_third_not_its_two_ends():
     # two scores: the line is the two ends
     two = Curve("d", "t", "a", "m", 1, {2000: 120.0, 3000: 100.0})
     assert two.last_third_trend == pytest.approx(two.last_third_change)
+
+
+def test_the_slope_p_tells_a_fall_from_a_swing_around_a_flat_line():
+    swinging = Curve("d", "t", "a", "m", 3, {6000: 20.0, 8000: 5.0, 9000: 6.2, 10000: 4.6,
+                                            11000: 6.0, 12000: 4.7, 13000: 6.3, 14000: 5.2,
+                                            15000: 6.1, 16000: 5.6, 17000: 6.4, 18000: 5.9})
+    falling = Curve("d", "t", "a", "m", 3, {6000: 20.0, 8000: 8.0, 9000: 7.5, 10000: 7.2,
+                                           11000: 6.8, 12000: 6.0})
+    assert swinging.converged is False and swinging.last_third_trend_p > 0.05
+    assert falling.converged is False and falling.last_third_trend_p < 0.01
+    assert Curve("d", "t", "a", "m", 1, {2000: 120.0, 3000: 100.0}).last_third_trend_p is None
+    text = render_curves([swinging, falling])
+    assert re.search(r"\|\s+slope p\s+\|", text)  # a column of its own
+    assert "<0.01" in text and "swings around a flat line" in text
 
 
 def test_curves_command(tmp_path):
