@@ -2,10 +2,10 @@
 
 One ``akdgbench run`` holds a run directory at a time (:func:`run_dir_lock`).
 Rerunning into an existing one grows its grid (:func:`merge_config`) as long as
-nothing that changes the meaning of finished cells differs, and runs only the
-cells that have not finished (:func:`cells_to_run`). A run directory written
-by an akdgbench whose format this one cannot resume is refused by its
-``format_version``.
+nothing that changes the meaning of finished cells differs but a longer student
+budget, and runs only the cells that have not finished at today's budget
+(:func:`cells_to_run`). A run directory written by an akdgbench whose format
+this one cannot resume is refused by its ``format_version``.
 """
 
 from __future__ import annotations
@@ -28,6 +28,9 @@ from akdgbench.run_settings import GRID_KEYS
 if TYPE_CHECKING:
     from akdgbench.config import RunConfig
     from akdgbench.grid import Cell
+
+#: the students' budgets: they may grow in a run directory (finished cells continue), not shrink
+BUDGET_KEYS = ("steps", "student_steps")
 
 #: where finished cells go when a longer budget retrains them
 SUPERSEDED_DIR = "superseded"
@@ -103,10 +106,6 @@ def merge_config(
     for key in GRID_KEYS:
         merged[key] = list(dict.fromkeys([*old.get(key, []), *settings[key]]))
     return merged
-
-
-#: the students' budgets: they may grow in a run directory (finished cells continue), not shrink
-BUDGET_KEYS = ("steps", "student_steps")
 
 
 def _shrunk_budgets(old: dict[str, Any], new: dict[str, Any]) -> list[str]:

@@ -74,6 +74,7 @@ RUN_DEFAULTS: dict[str, Any] = {
 }
 
 #: settings that change what a finished cell means; a run directory refuses changes to them
+#: (but a longer student budget: ``run_dir.BUDGET_KEYS``)
 MEANING_KEYS = (
     "teacher_presets",
     "student_presets",
