@@ -79,7 +79,6 @@ def execute_cell(job: CellJob) -> dict[str, Any]:
     row = _cell_row(cell, config)
     try:
         load_selection(job.plugins)
-        _set_aside_a_run_that_cannot_grow(cell, store, config)
     except UsageError as exc:  # e.g. the plugins directory is not on this machine
         row.update(status=FAILED, error=str(exc))
         store.write_cell_row(cell.cell_id, row)
@@ -243,6 +242,10 @@ def run_grid(config: RunConfig, out: str | None = None, echo=print) -> RunSummar
             )
         rows = {row["cell_id"]: row for row in store.collect()}
         todo, skipped = cells_to_run(cells, rows, config)
+        # before any cell runs: a worker moving a cell's folder while another cell's end
+        # collects the rows would pull a row.json away from under the collector
+        for cell in todo:
+            _set_aside_a_run_that_cannot_grow(cell, store, config)
         longer = sum(is_shorter_budget(rows.get(cell.cell_id, {}), cell, config) for cell in todo)
         echo(f"run directory: {run_dir} ({len(todo)} to run"
              + (f", {longer} of them to a longer budget" if longer else "")

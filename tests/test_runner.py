@@ -216,6 +216,26 @@ def test_a_longer_budget_continues_finished_cells_and_retrains_the_rest(tmp_path
     assert "steps: 6 -> 4" in shrunk.output and "a budget may grow, not shrink" in shrunk.output
 
 
+def test_a_retrained_cell_is_set_aside_before_any_cell_runs(tmp_path, monkeypatch):
+    """Cells side by side collect each other's rows: a worker must not move a folder then."""
+    from akdgbench import runner
+
+    grid = [*TINY_NO_STEPS, "--methods", "vanilla,lit"]
+    out = tmp_path / "run"
+    assert CliRunner().invoke(cli, ["run", *grid, "--steps", "4", "--out", str(out)]).exit_code == 0
+    lit_id = rows_by_method(out)["lit"]["cell_id"]
+    set_aside_at_start, original = [], runner.execute_cell
+
+    def execute_cell(job):
+        set_aside_at_start.append((out / "superseded" / f"{lit_id}@4steps").is_dir())
+        return original(job)
+
+    monkeypatch.setattr(runner, "execute_cell", execute_cell)
+    grown = CliRunner().invoke(cli, ["run", *grid, "--steps", "6", "--out", str(out)])
+    assert grown.exit_code == 0, grown.output
+    assert set_aside_at_start == [True, True]  # whichever cell starts first, LIT has moved
+
+
 def test_rows_name_their_kind_and_older_rows_without_one_still_resume_and_render(tmp_path):
     out = tmp_path / "run"
     assert run(["--methods", "vanilla"], out).exit_code == 0
