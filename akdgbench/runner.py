@@ -100,14 +100,14 @@ def execute_cell(job: CellJob) -> dict[str, Any]:
 
 
 def _set_aside_a_run_that_cannot_grow(cell: Cell, store, config: RunConfig) -> None:
-    """A student finished at a shorter budget continues from its checkpoint when nothing in
-    its training follows the budget; otherwise it retrains, and its finished run moves to
-    ``superseded/<cell_id>@<steps>steps`` rather than being lost."""
+    """A student finished at a shorter budget (the caller checks that) continues from its
+    checkpoint when nothing in its training follows the budget; otherwise it retrains, and
+    its finished run moves to ``superseded/<cell_id>@<steps>steps`` rather than being lost."""
     from akdgbench.engine import can_extend
     from akdgbench.plugins import make
 
     previous = store.read_cell_row(cell.cell_id)
-    if previous is None or not is_shorter_budget(previous, cell, config):
+    if previous is None:  # a row from elsewhere, without a folder here to move
         return
     settings = config.train_settings(steps=config.steps_for(cell.arch), seed=cell.seed)
     recipe = settings.recipe(config.architecture(cell.arch, "student"))
@@ -242,13 +242,14 @@ def run_grid(config: RunConfig, out: str | None = None, echo=print) -> RunSummar
             )
         rows = {row["cell_id"]: row for row in store.collect()}
         todo, skipped = cells_to_run(cells, rows, config)
+        growing = [cell for cell in todo
+                   if is_shorter_budget(rows.get(cell.cell_id, {}), cell, config)]
         # before any cell runs: a worker moving a cell's folder while another cell's end
         # collects the rows would pull a row.json away from under the collector
-        for cell in todo:
+        for cell in growing:
             _set_aside_a_run_that_cannot_grow(cell, store, config)
-        longer = sum(is_shorter_budget(rows.get(cell.cell_id, {}), cell, config) for cell in todo)
         echo(f"run directory: {run_dir} ({len(todo)} to run"
-             + (f", {longer} of them to a longer budget" if longer else "")
+             + (f", {len(growing)} of them to a longer budget" if growing else "")
              + f", {len(skipped)} already finished)")
         executor = _make_executor(config, run_dir)
         for line in _describe_machine(machine, executor):
