@@ -175,12 +175,13 @@ def _check_teacher_checkpoint(cell: Cell, dataset, teacher_arch, config: RunConf
                               loaded: dict[tuple[str, str], Any]) -> None:
     """``--teacher-checkpoint`` fits the teacher, and holds a discriminator for the methods
     that distil through it (``needs_teacher_discriminator``)."""
-    from akdgbench.plugins import get
+    from akdgbench.plugins import make
 
     if not config.teacher_checkpoint or teacher_arch is None:
         return
+    # an option may decide it (lit's d_init), so ask the configured method, not its class
     needs_discriminator = not cell.is_reference and bool(
-        get("method", parse_spec(cell.method).name).needs_teacher_discriminator)
+        make("method", cell.method).needs_teacher_discriminator)
     if cell.kind != TEACHER and not needs_discriminator:
         return
     from akdgbench.teachers import load_teacher_checkpoint

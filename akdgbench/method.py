@@ -101,8 +101,9 @@ class Method(Configurable):
     plugin_kind = "method"
     needs_teacher: ClassVar[bool] = False
     #: the method uses ``ctx.teacher_discriminator`` (implies ``needs_teacher``); a teacher
-    #: without a discriminator (e.g. a bare generator checkpoint) is refused before training
-    needs_teacher_discriminator: ClassVar[bool] = False
+    #: without a discriminator (e.g. a bare generator checkpoint) is refused before training.
+    #: A method whose option decides it sets it in ``__init__`` (lit's ``d_init``)
+    needs_teacher_discriminator: bool = False
     #: the method's place in tables and plots (lower first); methods without one follow,
     #: alphabetically. The built-ins take the AKDG paper's order: vanilla, mse, lit, akdg.
     table_order: ClassVar[float | None] = None

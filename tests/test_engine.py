@@ -139,6 +139,14 @@ def make_teacher(spec: str = "tinygan:width=12") -> Generator:
     return make("architecture", spec, role="teacher").build_generator(RESOLUTION, 1)
 
 
+def make_teacher_discriminator(method: str, spec: str = "tinygan:width=12"):
+    """The teacher's discriminator where the method needs one (lit's default), else None."""
+    if not make("method", method).needs_teacher_discriminator:
+        return None
+    torch.manual_seed(8)
+    return make("architecture", spec, role="teacher").build_discriminator(RESOLUTION, 1)
+
+
 def run(out_dir: Path, method: str = "vanilla", *, steps: int = 4, dataset: str = "tinyimages",
         student: str = "tinygan", teacher: Generator | None = None,
         teacher_spec: str = "tinygan:width=12", **overrides):
@@ -156,6 +164,7 @@ def run(out_dir: Path, method: str = "vanilla", *, steps: int = 4, dataset: str 
         out_dir=out_dir,
         teacher=teacher,
         teacher_arch=make("architecture", teacher_spec, role="teacher") if teacher else None,
+        teacher_discriminator=make_teacher_discriminator(method, teacher_spec),
         progress=False,
     )
 
@@ -225,7 +234,8 @@ def test_resume_is_bit_identical(tmp_path, method, dataset, overrides):
                   student_arch=make("architecture", "tinygan"), settings=settings,
                   out_dir=tmp_path / "resumed", progress=False,
                   teacher_arch=make("architecture", "tinygan:width=12", role="teacher")
-                  if teacher_needed else None)
+                  if teacher_needed else None,
+                  teacher_discriminator=make_teacher_discriminator(method))
     with pytest.raises(Interrupt):
         train(method=make("method", method), teacher=make_teacher() if teacher_needed else None,
               on_log=interrupt_at_3, **kwargs)

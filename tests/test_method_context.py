@@ -308,6 +308,19 @@ def test_generator_only_checkpoint_is_refused_before_training(tmp_path, teacher_
     assert not (tmp_path / "run").exists()
 
 
+def test_lit_with_a_generator_only_checkpoint_is_refused_unless_d_init_is_fresh(
+        tmp_path, teacher_run, critic_plugins_dir):
+    checkpoint = ["--teacher-checkpoint", str(teacher_run / "generator.pt")]
+    refused = run_cli(critic_plugins_dir, ["--methods", "lit", *checkpoint,
+                                           "--out", str(tmp_path / "refused")])
+    assert refused.exit_code == 2, refused.output
+    assert "method 'lit' needs the teacher's discriminator" in refused.output
+    assert not (tmp_path / "refused").exists()
+    fresh = run_cli(critic_plugins_dir, ["--methods", "lit:d_init=fresh", *checkpoint,
+                                         "--out", str(tmp_path / "fresh")])
+    assert fresh.exit_code == 0, fresh.output
+
+
 def test_training_checkpoint_gives_the_method_its_discriminator(tmp_path, teacher_run,
                                                                 critic_plugins_dir):
     result = run_cli(critic_plugins_dir, [

@@ -22,16 +22,19 @@ Phase 1, LIT training (no discriminator trains)::
   z. The StarGAN solver's phase 1 has no output term: ``beta=0`` reproduces it.
 
 Phase 2, fine-tuning: the stitched student is trained with the GAN's own
-adversarial loss against a discriminator D (``ctx.new_discriminator``) that
-trains in this phase only::
+adversarial loss against a discriminator D that trains in this phase only::
 
     L_D = adv_D(D(x), D(G_s(z)))        L_G = adv_G(D(G_s(z)))
 
 (the StarGAN solver's ``fine_tune``: the assembled generator trained with
 StarGAN's own losses, whose unconditional part is the adversarial loss). The
 solver runs 200,000 LIT iterations (``litters``) and then 200,000 fine-tuning
-iterations (``num_iters``), hence ``lit_fraction`` = 0.5. It starts D from the
-teacher's trained discriminator; D here is fresh (differences in the README).
+iterations (``num_iters``), hence ``lit_fraction`` = 0.5. D starts as the
+teacher's trained discriminator (the solver's ``restore_model`` loads
+``D_teacher.ckpt`` into the D it fine-tunes), with a fresh optimizer:
+``d_init=teacher``, the default. ``d_init=fresh`` starts D untrained instead
+(``ctx.new_discriminator``), for a teacher checkpoint that kept no
+discriminator.
 
 Widths: LIT's own students keep the teacher's widths. Where a stage's widths
 differ here, a 1x1 map P_i (a linear map for flat stages; trained with the
@@ -63,7 +66,7 @@ class LIT(Method):
     table_order = 2
     description = ("stage-wise training on the teacher's intermediate outputs, then adversarial "
                    "fine-tuning of the stitched student (Koratana et al. 2019)")
-    options = {"lit_fraction": 0.5, "beta": 0.5}
+    options = {"lit_fraction": 0.5, "beta": 0.5, "d_init": "teacher"}
     needs_teacher = True
 
     def __init__(self, **given) -> None:
@@ -75,6 +78,10 @@ class LIT(Method):
                 f"method 'lit': lit_fraction must be in [0, 1], not {self.lit_fraction}")
         if not 0 <= self.beta <= 1:
             raise UsageError(f"method 'lit': beta must be in [0, 1], not {self.beta}")
+        if self.config["d_init"] not in ("teacher", "fresh"):
+            raise UsageError(f"method 'lit': d_init must be 'teacher' or 'fresh', not "
+                             f"{self.config['d_init']!r}")
+        self.needs_teacher_discriminator = self.config["d_init"] == "teacher"
 
     def check_compatible(self, teacher, student) -> None:
         aligned_widths(teacher, student)
@@ -86,7 +93,8 @@ class LIT(Method):
             for i, (teacher_width, student_width, rank) in enumerate(widths)]
         self.teacher_stages = ctx.teacher.stages
         self.student_stages = ctx.student.stages
-        self.d = ctx.new_discriminator("d")
+        self.d = (ctx.copy_teacher_discriminator("d") if self.needs_teacher_discriminator
+                  else ctx.new_discriminator("d"))
         self.device = ctx.device
 
     def in_phase_one(self, step) -> bool:

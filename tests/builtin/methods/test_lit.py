@@ -67,6 +67,13 @@ class Context:
     def new_discriminator(self, name, arch=None):
         features = self.student(torch.zeros(2, self.student.z_dim))[0].numel()
         self.discriminators[name] = Discriminator(features)
+        self.fresh = [*getattr(self, "fresh", []), name]
+        return self.discriminators[name]
+
+    def copy_teacher_discriminator(self, name):
+        self.copied = [*getattr(self, "copied", []), name]
+        features = self.teacher(torch.zeros(2, self.teacher.z_dim))[0].numel()
+        self.discriminators[name] = Discriminator(features)
         return self.discriminators[name]
 
 
@@ -226,7 +233,18 @@ def test_unaligned_pairs_are_refused(teacher, student, message):
         LIT().check_compatible(teacher, student)
 
 
-@pytest.mark.parametrize(("option", "value"), [("lit_fraction", "1.5"), ("beta", "-0.1")])
+def test_d_starts_as_the_teacher_discriminator_unless_d_init_is_fresh():
+    teacher, student = flat(4, 6, 3), flat(4, 2, 3)
+    method, ctx = setup(teacher, student)
+    assert method.needs_teacher_discriminator  # so a teacher without one is refused early
+    assert ctx.copied == ["d"] and not hasattr(ctx, "fresh")
+    method, ctx = setup(teacher, student, d_init="fresh")
+    assert not method.needs_teacher_discriminator and method.needs_teacher
+    assert ctx.fresh == ["d"] and not hasattr(ctx, "copied")
+
+
+@pytest.mark.parametrize(("option", "value"),
+                         [("lit_fraction", "1.5"), ("beta", "-0.1"), ("d_init", "student")])
 def test_bad_options_are_refused(option, value):
     with pytest.raises(UsageError, match=option):
         LIT(**{option: value})
@@ -259,7 +277,9 @@ def same(a, b):
     return a.keys() == b.keys() and all(torch.equal(a[key], b[key]) for key in a)
 
 
-def test_through_the_engine_d_trains_in_phase_two_only_from_the_phase_one_student(tmp_path):
+@pytest.mark.parametrize("d_init", ["teacher", "fresh"])
+def test_through_the_engine_d_trains_in_phase_two_only_from_the_phase_one_student(tmp_path,
+                                                                                   d_init):
     from akdgbench.engine import TrainSettings, train
     from akdgbench.plugins import make
 
@@ -267,7 +287,12 @@ def test_through_the_engine_d_trains_in_phase_two_only_from_the_phase_one_studen
     teacher_arch = make("architecture", "dcgan:width=0.08:d_width=0.05:z_dim=16", role="teacher")
     torch.manual_seed(0)
     teacher = teacher_arch.build_generator(16, 1)
-    method = RecordingLIT(lit_fraction="0.5")
+    teacher_d = teacher_arch.build_discriminator(16, 1)
+    with torch.no_grad():  # weights no fresh discriminator has
+        for parameter in teacher_d.parameters():
+            parameter.fill_(0.01)
+    teacher_d_weights = snapshot(teacher_d)
+    method = RecordingLIT(lit_fraction="0.5", d_init=d_init)
     seen = {}
 
     def on_log(step, losses):
@@ -278,8 +303,11 @@ def test_through_the_engine_d_trains_in_phase_two_only_from_the_phase_one_studen
     outcome = train(dataset=dataset, student_arch=make("architecture",
                         "dcgan:width=0.04:d_width=0.05:z_dim=16"),
                     method=method, settings=settings, out_dir=tmp_path / "run", teacher=teacher,
-                    teacher_arch=teacher_arch, progress=False, on_log=on_log)
+                    teacher_arch=teacher_arch, teacher_discriminator=teacher_d, progress=False,
+                    on_log=on_log)
     assert outcome.status == "done"
+    assert same(method.d_at_setup, teacher_d_weights) == (d_init == "teacher")
+    assert same(snapshot(teacher_d), teacher_d_weights)  # a copy trains, not the teacher's
     # steps 1-2 are phase 1: the student learns, D is exactly as built
     assert same(seen[1][0], method.d_at_setup) and same(seen[2][0], method.d_at_setup)
     assert {"g.stage0", "g.output"} <= seen[2][2]
