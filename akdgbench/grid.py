@@ -84,6 +84,24 @@ def expand_grid(config: RunConfig) -> list[Cell]:
     return cells
 
 
+def resolved_configs(cell: Cell, config: RunConfig) -> dict[str, str | None]:
+    """A student's method and networks with every option resolved, defaults included.
+
+    Its finished row records them, so that a resume can tell when a newer akdgbench
+    changed a default under it (:func:`akdgbench.run_dir.changed_configs`).
+    """
+    from akdgbench.plugins import make
+    from akdgbench.training_settings import describe_config
+
+    method = make("method", cell.method)
+    teacher = config.architecture(cell.teacher, "teacher") if method.needs_teacher else None
+    return {
+        "method_config": describe_config(method),
+        "student_config": describe_config(config.architecture(cell.arch, "student")),
+        "teacher_config": describe_config(teacher) if teacher is not None else None,
+    }
+
+
 def method_needs_teacher(method_spec: str) -> bool:
     from akdgbench.plugins import get
 

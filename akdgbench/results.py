@@ -59,10 +59,11 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "layers", "params", "mult_adds", "fid", "is_mean", "is_std", "kid_mean", "kid_std",
     "class_coverage", "images_per_s", "latency_ms", "checkpoint_bytes", "train_seconds",
     "eval_seconds", "feature_extractor", "eval_samples", "collapsed",
+    "method_config", "student_config", "teacher_config",
 )
 TEXT_COLUMNS = frozenset(
     {"cell_id", "dataset", "teacher", "arch", "method", "kind", "status", "error",
-     "feature_extractor"}
+     "feature_extractor", "method_config", "student_config", "teacher_config"}
 )
 
 DONE, FAILED, DIVERGED, SKIPPED = "done", "failed", "diverged", "skipped"

@@ -3,9 +3,10 @@
 One ``akdgbench run`` holds a run directory at a time (:func:`run_dir_lock`).
 Rerunning into an existing one grows its grid (:func:`merge_config`) as long as
 nothing that changes the meaning of finished cells differs but a longer student
-budget, and runs only the cells that have not finished at today's budget
-(:func:`cells_to_run`). A run directory written by an akdgbench whose format
-this one cannot resume is refused by its ``format_version``.
+budget, and runs only the cells that have not finished at today's budget and
+with today's defaults (:func:`cells_to_run`). A run directory written by an
+akdgbench whose format this one cannot resume is refused by its
+``format_version``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import filelock
 
 from akdgbench import defaults
 from akdgbench.errors import UsageError
+from akdgbench.grid import resolved_configs
 from akdgbench.results import DIVERGED, DONE, FAILED, SKIPPED, RunStore
 from akdgbench.run_settings import GRID_KEYS
 
@@ -32,7 +34,7 @@ if TYPE_CHECKING:
 #: the students' budgets: they may grow in a run directory (finished cells continue), not shrink
 BUDGET_KEYS = ("steps", "student_steps")
 
-#: where finished cells go when a longer budget retrains them
+#: where finished cells go when a longer budget or a changed default retrains them
 SUPERSEDED_DIR = "superseded"
 
 #: bumped when a run directory written by an older akdgbench can no longer be resumed
@@ -129,13 +131,15 @@ def cells_to_run(
 ) -> tuple[list[Cell], list[Cell]]:
     """(cells to run now, cells skipped because they already finished or failed).
 
-    A student that finished at a budget shorter than today's runs again, to the new one.
+    A student that finished at a budget shorter than today's runs again, to the new one;
+    one whose method or networks resolve differently today (a default changed) retrains.
     """
     todo, skipped = [], []
     for cell in cells:
         row = rows.get(cell.cell_id, {})
         status = row.get("status")
-        if status == DONE and is_shorter_budget(row, cell, config):
+        if status == DONE and (is_shorter_budget(row, cell, config)
+                               or changed_configs(row, cell, config)):
             todo.append(cell)
         elif status in (DONE, SKIPPED) or (status in (FAILED, DIVERGED)
                                            and not config.rerun_failed):
@@ -151,13 +155,36 @@ def is_shorter_budget(row: dict[str, Any], cell: Cell, config: RunConfig) -> boo
     return not cell.is_reference and isinstance(steps, int) and steps < config.steps_for(cell.arch)
 
 
-def set_aside(store: RunStore, cell_id: str, steps: int) -> Path:
+def changed_configs(row: dict[str, Any], cell: Cell, config: RunConfig) -> list[str]:
+    """What differs between a finished student's recorded method and networks and what
+    their specs resolve to today, e.g. ``lit: d_init=fresh -> d_init=teacher``.
+
+    Empty when nothing does, and for rows written before rows recorded them.
+    """
+    if cell.is_reference or row.get("status") != DONE:
+        return []
+    return [_option_changes(row[key], today)
+            for key, today in resolved_configs(cell, config).items()
+            if row.get(key) is not None and row[key] != today]
+
+
+def _option_changes(before: str, after: str) -> str:
+    old, new = before.split(":"), after.split(":")
+    gone = [part for part in old[1:] if part not in new]
+    came = [part for part in new[1:] if part not in old]
+    if old[0] != new[0] or not (gone or came):
+        return f"{before} -> {after}"
+    return f"{new[0]}: {':'.join(gone) or '(none)'} -> {':'.join(came) or '(none)'}"
+
+
+def set_aside(store: RunStore, cell_id: str, steps: int, why: str = "") -> Path:
     """Move a finished cell that will be retrained to ``superseded/`` (kept, not lost)."""
-    target = store.run_dir / SUPERSEDED_DIR / f"{cell_id}@{steps}steps"
+    name = f"{cell_id}@{steps}steps" + (f"-{why}" if why else "")
+    target = store.run_dir / SUPERSEDED_DIR / name
     suffix = 1
     while target.exists():
         suffix += 1
-        target = target.with_name(f"{cell_id}@{steps}steps-{suffix}")
+        target = target.with_name(f"{name}-{suffix}")
     target.parent.mkdir(parents=True, exist_ok=True)
     store.cell_dir(cell_id).rename(target)
     return target

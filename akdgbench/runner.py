@@ -25,6 +25,7 @@ from akdgbench.grid import (
     Cell,
     expand_grid,
     method_needs_teacher,
+    resolved_configs,
     validate_cells,
 )
 from akdgbench.plugins import (
@@ -36,7 +37,9 @@ from akdgbench.plugins import (
 )
 from akdgbench.results import DONE, FAILED, REAL, SKIPPED, TEACHER
 from akdgbench.run_dir import (
+    SUPERSEDED_DIR,
     cells_to_run,
+    changed_configs,
     is_shorter_budget,
     merge_config,
     prepare_run_dir,
@@ -195,7 +198,8 @@ def _train_and_evaluate_student(cell, cell_dir, dataset, teacher, config, run_di
         eval_every=config.eval_every,
         on_eval=on_eval,
     )
-    row: dict[str, Any] = {"train_seconds": round(outcome.train_seconds, 2)}
+    row: dict[str, Any] = {"train_seconds": round(outcome.train_seconds, 2),
+                           **resolved_configs(cell, config)}
     if outcome.status != DONE:
         row.update(status=outcome.status, error=outcome.error)
         return row
@@ -242,15 +246,23 @@ def run_grid(config: RunConfig, out: str | None = None, echo=print) -> RunSummar
             )
         rows = {row["cell_id"]: row for row in store.collect()}
         todo, skipped = cells_to_run(cells, rows, config)
-        growing = [cell for cell in todo
-                   if is_shorter_budget(rows.get(cell.cell_id, {}), cell, config)]
+        changed = {cell: changes for cell in todo
+                   if (changes := changed_configs(rows.get(cell.cell_id, {}), cell, config))}
+        growing = [cell for cell in todo if cell not in changed
+                   and is_shorter_budget(rows.get(cell.cell_id, {}), cell, config)]
         # before any cell runs: a worker moving a cell's folder while another cell's end
         # collects the rows would pull a row.json away from under the collector
+        for cell in changed:
+            set_aside(store, cell.cell_id, rows[cell.cell_id]["steps"], why="old-defaults")
         for cell in growing:
             _set_aside_a_run_that_cannot_grow(cell, store, config)
         echo(f"run directory: {run_dir} ({len(todo)} to run"
              + (f", {len(growing)} of them to a longer budget" if growing else "")
+             + (f", {len(changed)} of them with changed defaults" if changed else "")
              + f", {len(skipped)} already finished)")
+        for cell, changes in changed.items():
+            echo(f"retraining {cell.label()}: {'; '.join(changes)} since it finished "
+                 f"(its old run is kept in {SUPERSEDED_DIR}/)")
         executor = _make_executor(config, run_dir)
         for line in _describe_machine(machine, executor):
             echo(line)

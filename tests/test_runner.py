@@ -236,6 +236,48 @@ def test_a_retrained_cell_is_set_aside_before_any_cell_runs(tmp_path, monkeypatc
     assert set_aside_at_start == [True, True]  # whichever cell starts first, LIT has moved
 
 
+def test_a_finished_cell_whose_defaults_changed_retrains_and_is_kept_aside(tmp_path):
+    """A default changed in code (lit's d_init once did) must not leave old rows standing."""
+    out = tmp_path / "run"
+    assert run(["--methods", "vanilla,lit"], out).exit_code == 0
+    rows = rows_by_method(out)
+    assert rows["lit"]["method_config"].startswith("lit:") and "d_init=teacher" in rows["lit"][
+        "method_config"]
+    assert rows["lit"]["teacher_config"].startswith("dcgan:")
+    assert rows["vanilla"]["student_config"].startswith("dcgan:")
+    assert rows["vanilla"]["teacher_config"] is None  # vanilla never sees the teacher
+    store = RunStore(out)
+    lit_id = rows["lit"]["cell_id"]
+    # as if the run had finished under an akdgbench whose lit defaulted to a fresh D
+    old = {**rows["lit"],
+           "method_config": rows["lit"]["method_config"].replace("d_init=teacher", "d_init=fresh")}
+    store.write_cell_row(lit_id, old)
+    store.collect()
+
+    again = run(["--methods", "vanilla,lit"], out)
+    assert again.exit_code == 0, again.output
+    assert "1 to run, 1 of them with changed defaults" in again.output
+    assert "lit: d_init=fresh -> d_init=teacher" in again.output
+    after = rows_by_method(out)
+    assert after["lit"]["status"] == "done" and "d_init=teacher" in after["lit"]["method_config"]
+    assert after["vanilla"] == rows["vanilla"]
+    kept = out / "superseded" / f"{lit_id}@4steps-old-defaults"
+    assert json.loads((kept / "row.json").read_text())["method_config"] == old["method_config"]
+    assert "0 to run" in run(["--methods", "vanilla,lit"], out).output
+
+
+def test_rows_written_before_they_recorded_their_configs_still_count_as_finished(tmp_path):
+    out = tmp_path / "run"
+    assert run(["--methods", "mse"], out).exit_code == 0
+    store = RunStore(out)
+    row = rows_by_method(out)["mse"]
+    older = {key: value for key, value in row.items() if not key.endswith("_config")}
+    store.write_cell_row(row["cell_id"], older)
+    store.collect()
+    again = run(["--methods", "mse"], out)
+    assert again.exit_code == 0 and "0 to run" in again.output, again.output
+
+
 def test_rows_name_their_kind_and_older_rows_without_one_still_resume_and_render(tmp_path):
     out = tmp_path / "run"
     assert run(["--methods", "vanilla"], out).exit_code == 0
