@@ -10,6 +10,13 @@ import click
 from akdgbench import __version__, plugins
 from akdgbench.errors import UsageError
 from akdgbench.run_options import run_options
+from akdgbench.specs import split_specs
+
+#: for readers of a run that holds more methods than one table should show
+METHODS_FILTER = click.option(
+    "--methods", default=None, metavar="LIST",
+    help="Only these methods' students (names or specs, comma-separated), beside the "
+    "teacher and real-data rows.")
 
 
 class AkdgbenchGroup(click.Group):
@@ -191,6 +198,7 @@ def suites_command() -> None:
     "images_per_s (default: layers,params,mult_adds,is,fid).",
 )
 @click.option("--out", default=None, metavar="FILE", help="Write the table here, not to stdout.")
+@METHODS_FILTER
 @click.option(
     "--compare",
     is_flag=True,
@@ -199,7 +207,7 @@ def suites_command() -> None:
 )
 def table_command(
     run_dirs: tuple[str, ...], fmt: str | None, metrics: str | None, out: str | None,
-    compare: bool,
+    methods: str | None, compare: bool,
 ) -> None:
     """The paper-style table of one or more run directories (concatenated).
 
@@ -209,6 +217,7 @@ def table_command(
       akdgbench table results/run-1 results/run-2 --format latex --out table.tex
       akdgbench table results/run-1 --metrics fid,kid,images_per_s --format csv
       akdgbench table results/run-1 --compare         # is a difference real?
+      akdgbench table results/digits --methods vanilla,feature-kd,tinygan,ssgc,dcd
     """
     from akdgbench.comparison_table import render_comparisons
     from akdgbench.results import atomic_write_text
@@ -217,7 +226,7 @@ def table_command(
     fmt = parse_format(fmt or (format_for_path(out) if out else None) or "github")
     if compare and metrics:
         raise UsageError("--compare compares FID; --metrics applies to the main table only")
-    rows = load_runs(run_dirs)
+    rows = load_runs(run_dirs, split_specs(methods) if methods else None)
     text = render_comparisons(rows, fmt) if compare else render_table(rows, fmt, metrics)
     if out:
         atomic_write_text(out, text)
@@ -230,7 +239,8 @@ def table_command(
 @click.argument("run_dir")
 @click.option("--format", "fmt", default="github", metavar="FORMAT",
               help="github (default), latex, html or tsv (tabulate's names).")
-def curves_command(run_dir: str, fmt: str) -> None:
+@METHODS_FILTER
+def curves_command(run_dir: str, fmt: str, methods: str | None) -> None:
     """Has each method's FID curve flattened? Mean over seeds from --eval-every scores.
 
     \b
@@ -239,7 +249,8 @@ def curves_command(run_dir: str, fmt: str) -> None:
     """
     from akdgbench.convergence import method_curves, render_curves
 
-    click.echo(render_curves(method_curves(run_dir), fmt), nl=False)
+    selected = split_specs(methods) if methods else None
+    click.echo(render_curves(method_curves(run_dir, selected), fmt), nl=False)
 
 
 @cli.command(name="plot")
@@ -247,7 +258,8 @@ def curves_command(run_dir: str, fmt: str) -> None:
 @click.option(
     "--out", default=None, metavar="DIR", help="Where the PNGs go (default: RUN_DIR/plots)."
 )
-def plot_command(run_dir: str, out: str | None) -> None:
+@METHODS_FILTER
+def plot_command(run_dir: str, out: str | None, methods: str | None) -> None:
     """Figures of a run: FID against params and images/s, FID over steps, sample montage.
 
     \b
@@ -257,7 +269,7 @@ def plot_command(run_dir: str, out: str | None) -> None:
     """
     from akdgbench.plots import plot_run
 
-    for path in plot_run(run_dir, out):
+    for path in plot_run(run_dir, out, split_specs(methods) if methods else None):
         click.echo(str(path))
 
 

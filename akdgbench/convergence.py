@@ -16,6 +16,7 @@ scores the line is the two end points. Both numbers are reported.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from tabulate import tabulate
 
 from akdgbench import defaults
 from akdgbench.errors import UsageError
-from akdgbench.results import DONE, STUDENT, TEACHER, open_run
+from akdgbench.results import DONE, STUDENT, TEACHER, open_run, select_methods
 from akdgbench.results_model import results_frame
 from akdgbench.training_log import EVAL_LOG_NAME, read_eval_log
 
@@ -90,11 +91,11 @@ class Curve:
         return None if change is None else change < defaults.CONVERGENCE_MAX_CHANGE
 
 
-def method_curves(run_dir: str | Path) -> list[Curve]:
+def method_curves(run_dir: str | Path, methods: Sequence[str] | None = None) -> list[Curve]:
     """One curve per (data set, teacher, student architecture, method) with scored steps,
-    and one per teacher trained with them (method ``teacher``)."""
+    and one per teacher trained with them (method ``teacher``); ``methods``: only theirs."""
     store = open_run(run_dir)
-    rows = store.latest_rows()
+    rows = select_methods(store.latest_rows(), methods, str(run_dir))
     frame = results_frame(rows) if rows else pandas.DataFrame()
     if frame.empty:
         raise UsageError(f"no cell in {run_dir} yet: no curves")

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import suppress
 from pathlib import Path
 
@@ -32,7 +32,16 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter
 
 from akdgbench.errors import UsageError
-from akdgbench.results import DONE, FILE_MODE, REAL, STUDENT, TEACHER, RunStore, open_run
+from akdgbench.results import (
+    DONE,
+    FILE_MODE,
+    REAL,
+    STUDENT,
+    TEACHER,
+    RunStore,
+    open_run,
+    select_methods,
+)
 from akdgbench.results_model import format_count, method_sort_key, missing, results_frame
 from akdgbench.training_log import EVAL_LOG_NAME, read_eval_log
 
@@ -216,10 +225,12 @@ def _montage(frame: pandas.DataFrame, store: RunStore, path: Path) -> Path | Non
     return _save(figure, path)
 
 
-def plot_run(run_dir: str | Path, out_dir: str | Path | None = None) -> list[Path]:
-    """Write the figures of a run; returns their paths. UsageError when nothing can be drawn."""
+def plot_run(run_dir: str | Path, out_dir: str | Path | None = None,
+             methods: Sequence[str] | None = None) -> list[Path]:
+    """Write the figures of a run (``methods``: only their students beside the references);
+    returns their paths. UsageError when nothing can be drawn."""
     store = open_run(run_dir)
-    rows = store.latest_rows()
+    rows = select_methods(store.latest_rows(), methods, str(run_dir))
     frame = results_frame(rows) if rows else None
     if frame is None or frame[(frame["status"] == DONE)
                               & (frame["kind"] != REAL)].empty:

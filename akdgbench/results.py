@@ -40,7 +40,7 @@ import os
 import platform
 import socket
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from contextlib import suppress
 from datetime import UTC, datetime
 from importlib import metadata
@@ -282,11 +282,6 @@ class RunStore:
                 frame[column] = pandas.to_numeric(frame[column], errors="coerce")
         return frame
 
-    def _write_rows(self, rows: list[dict[str, Any]]) -> None:
-        # JSONL first: it is the one rows() reads, and CSV can always be rebuilt from it.
-        atomic_write_text(self.jsonl_path, _rows_to_jsonl(rows))
-        atomic_write_text(self.csv_path, _rows_to_csv(rows))
-
     def upsert(self, row: dict[str, Any]) -> list[dict[str, Any]]:
         """Record ``row``, replacing any row with its ``cell_id``; returns all rows."""
         return self.upsert_many([row])
@@ -295,7 +290,7 @@ class RunStore:
         new_rows = [normalise_row(row) for row in new_rows]
         with self._lock():
             rows = _merged(self.rows(), new_rows)
-            self._write_rows(rows)
+            write_rows(self.run_dir, rows)
         return rows
 
     # -- cells ------------------------------------------------------------------
@@ -330,6 +325,34 @@ class RunStore:
     def latest_rows(self) -> list[dict[str, Any]]:
         """What ``collect()`` would record, without writing: for readers such as tables."""
         return _merged(self.rows(), self._cell_rows())
+
+
+def write_rows(directory: str | Path, rows: list[dict[str, Any]]) -> list[Path]:
+    """Write ``rows`` as ``directory``'s results.jsonl and results.csv (replacing them)."""
+    directory = Path(directory)
+    # JSONL first: it is the one rows() reads, and CSV can always be rebuilt from it.
+    atomic_write_text(directory / RESULTS_JSONL, _rows_to_jsonl(rows))
+    atomic_write_text(directory / RESULTS_CSV, _rows_to_csv(rows))
+    return [directory / RESULTS_JSONL, directory / RESULTS_CSV]
+
+
+def select_methods(rows: list[dict[str, Any]], methods: Sequence[str] | None,
+                   where: str) -> list[dict[str, Any]]:
+    """The reference rows and the students of ``methods`` (each a method's name or its whole
+    spec), e.g. one table of a run that grew by a second suite's methods. ``None``: all."""
+    if not methods:
+        return rows
+    present = sorted({row["method"] for row in rows if row_kind(row) == STUDENT})
+    missing = [m for m in methods if not any(_is_method(spec, m) for spec in present)]
+    if missing:
+        raise UsageError(f"no row of method {', '.join(missing)} in {where} "
+                         f"(its methods: {', '.join(present) or 'none yet'})")
+    return [row for row in rows if row_kind(row) != STUDENT
+            or any(_is_method(row["method"], m) for m in methods)]
+
+
+def _is_method(spec: str, wanted: str) -> bool:
+    return spec == wanted or spec.split(":")[0] == wanted
 
 
 def is_run_dir(path: str | Path) -> bool:

@@ -24,7 +24,7 @@ import pandas
 from tabulate import tabulate
 
 from akdgbench.errors import UsageError, unknown_name_error
-from akdgbench.results import DONE, atomic_write_text, open_run
+from akdgbench.results import DONE, atomic_write_text, open_run, select_methods
 from akdgbench.results_model import (
     DEFAULT_METRICS,
     METRICS,
@@ -356,8 +356,10 @@ def has_finished_cell(rows: list[dict[str, Any]] | pandas.DataFrame) -> bool:
     return len(rows) > 0 and not finished_cells(results_frame(rows)).empty
 
 
-def load_runs(run_dirs: Iterable[str | Path]) -> list[dict[str, Any]]:
-    """The rows of several run directories, concatenated (each directory once)."""
+def load_runs(run_dirs: Iterable[str | Path],
+              methods: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """The rows of several run directories, concatenated (each directory once); with
+    ``methods``, only those methods' students beside the reference rows."""
     rows: list[dict[str, Any]] = []
     seen: set[Path] = set()
     names = []
@@ -369,6 +371,7 @@ def load_runs(run_dirs: Iterable[str | Path]) -> list[dict[str, Any]]:
         names.append(str(run_dir))
         recipe = describe_recipe(store.read_config().get("settings", {}))
         rows.extend({**row, "recipe": recipe} for row in store.latest_rows())
+    rows = select_methods(rows, methods, ", ".join(names))
     if not has_finished_cell(rows):
         detail = unfinished_summary(results_frame(rows)) if rows else ""
         raise UsageError(f"no finished cell in {', '.join(names)} yet{detail}")

@@ -134,3 +134,20 @@ def test_a_teacher_trained_in_the_run_scores_its_own_curve(tmp_path):
     curves = {curve.method: curve for curve in method_curves(tmp_path)}
     assert sorted(curves["teacher"].mean_fid) == [3, 6]
     assert sorted(curves["mse"].mean_fid) == [3]
+
+
+def test_table_curves_and_plot_show_only_the_methods_asked_for(tmp_path):
+    make_run(tmp_path, [(method, seed, {1000: 300.0, 2000: 100.0, 3000: 99.0}, "done")
+                        for method in ("vanilla", "mse", "dcd") for seed in (0, 1)])
+    runner = CliRunner()
+    for command in (["table"], ["table", "--compare"], ["curves"]):
+        result = runner.invoke(cli, [*command, str(tmp_path), "--methods", "vanilla,dcd"])
+        assert result.exit_code == 0, result.output
+        assert "dcd" in result.output and "mse" not in result.output, command
+    plotted = runner.invoke(cli, ["plot", str(tmp_path), "--out", str(tmp_path / "figures"),
+                                  "--methods", "mse"])
+    assert plotted.exit_code == 0, plotted.output
+    missing = runner.invoke(cli, ["table", str(tmp_path), "--methods", "lit"])
+    assert missing.exit_code == 2
+    assert "no row of method lit" in missing.output and "its methods: dcd, mse, vanilla" in \
+        missing.output

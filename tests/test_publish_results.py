@@ -38,3 +38,30 @@ def test_a_missing_run_is_one_line(tmp_path, capsys):
     assert exit_info.value.code == 2  # a bad input, as the CLI reports one
     error = capsys.readouterr().err
     assert error.startswith("Error:") and error.count("\n") == 1
+
+
+def test_methods_publish_a_second_table_of_the_same_run(tmp_path):
+    run = tmp_path / "run"
+    store = make_run(run, [(method, seed, {1000: 300.0, 2000: 100.0 + seed}, "done")
+                           for method in ("vanilla", "mse", "tinygan:pixel=2") for seed in (0, 1)])
+    store.upsert_many([{**row, "params": 1000, "images_per_s": 50.0} for row in store.rows()])
+    out = tmp_path / "more"
+    load_script().publish(run, out, ["vanilla", "tinygan"])  # a name matches its specs too
+    for name in ("table.md", "compare.md", "curves.md"):
+        text = (out / name).read_text()
+        assert "vanilla" in text and "tinygan" in text and "mse" not in text, name
+    for name in ("results.csv", "results.jsonl"):  # the rows too, so the folder reads alone
+        text = (out / name).read_text()
+        assert "tinygan" in text and "mse" not in text, name
+
+
+def test_a_method_the_run_lacks_is_one_line(tmp_path, capsys):
+    import pytest
+
+    run = tmp_path / "run"
+    make_run(run, [("vanilla", 0, {1000: 300.0, 2000: 100.0}, "done")])
+    with pytest.raises(SystemExit) as exit_info:
+        load_script().main([str(run), str(tmp_path / "out"), "--methods", "vanilla,dcd"])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert error == f"Error: no row of method dcd in {run} (its methods: vanilla)\n"
