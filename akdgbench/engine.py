@@ -353,9 +353,12 @@ class _Trainer:
     def _progress_bar(self, progress: bool) -> Any:
         from tqdm.auto import tqdm
 
+        arch = self.student_arch
+        # a teacher trains as a vanilla GAN: its bar must not read like a vanilla student's
+        desc = (f"teacher {arch.spec}" if arch.role == "teacher"
+                else f"{self.method.spec} -> {arch.spec}")
         return tqdm(total=self.settings.steps, initial=self.start_step, disable=not progress,
-                    unit="step", desc=f"{self.method.spec} -> {self.student_arch.spec}",
-                    dynamic_ncols=True)
+                    unit="step", desc=desc, dynamic_ncols=True)
 
     def _end_interval(self, step: int, lr: float) -> tuple[dict[str, float], Any]:
         """The interval's mean losses (and its first non-finite one), logged to train_log.csv

@@ -501,3 +501,14 @@ def test_a_discriminator_left_out_of_the_losses_sits_the_step_out(tmp_path):
     assert set(saved["modules"]["discriminators"]) == {"d"}
     assert saved["optimizers"]["discriminators"]["d"]["state"] == {}  # Adam never stepped
     assert not any(key.startswith("d.") for key in read_log(tmp_path / "train_log.csv")[0])
+
+
+@pytest.mark.parametrize("role, label", [("teacher", "teacher tinygan"),
+                                          ("student", "vanilla -> tinygan")])
+def test_the_progress_bar_names_a_teacher_as_one(tmp_path, capsys, role, label):
+    train(dataset=make("dataset", "tinyimages", data_root=tmp_path),
+          student_arch=make("architecture", "tinygan", role=role),
+          method=make("method", "vanilla"),
+          settings=TrainSettings(steps=2, batch_size=8, device="cpu", log_every=2),
+          out_dir=tmp_path, progress=True)
+    assert f"{label}:" in capsys.readouterr().err
