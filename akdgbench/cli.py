@@ -209,7 +209,8 @@ def table_command(
     run_dirs: tuple[str, ...], fmt: str | None, metrics: str | None, out: str | None,
     methods: str | None, compare: bool,
 ) -> None:
-    """The paper-style table of one or more run directories (concatenated).
+    """The paper-style table of one or more run directories (concatenated; a cell that
+    several hold under the same recipe, such as a shared teacher, counts once).
 
     \b
     Examples:

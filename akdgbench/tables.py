@@ -359,8 +359,13 @@ def has_finished_cell(rows: list[dict[str, Any]] | pandas.DataFrame) -> bool:
 def load_runs(run_dirs: Iterable[str | Path],
               methods: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """The rows of several run directories, concatenated (each directory once); with
-    ``methods``, only those methods' students beside the reference rows."""
-    rows: list[dict[str, Any]] = []
+    ``methods``, only those methods' students beside the reference rows.
+
+    A cell in several directories under the same recipe (the teacher of two runs that
+    share it, a seed run twice) counts once, as the last directory's row: a seed counted
+    twice would narrow the error bars with no new evidence.
+    """
+    by_cell: dict[tuple[str, str], dict[str, Any]] = {}
     seen: set[Path] = set()
     names = []
     for run_dir in run_dirs:
@@ -370,8 +375,9 @@ def load_runs(run_dirs: Iterable[str | Path],
         seen.add(store.run_dir.resolve())
         names.append(str(run_dir))
         recipe = describe_recipe(store.read_config().get("settings", {}))
-        rows.extend({**row, "recipe": recipe} for row in store.latest_rows())
-    rows = select_methods(rows, methods, ", ".join(names))
+        for row in store.latest_rows():
+            by_cell[(row["cell_id"], recipe)] = {**row, "recipe": recipe}
+    rows = select_methods(list(by_cell.values()), methods, ", ".join(names))
     if not has_finished_cell(rows):
         detail = unfinished_summary(results_frame(rows)) if rows else ""
         raise UsageError(f"no finished cell in {', '.join(names)} yet{detail}")

@@ -312,6 +312,19 @@ def test_load_runs_concatenates_and_reads_pending_cell_rows(tmp_path, rows):
         load_runs([tmp_path])
 
 
+def test_a_cell_two_runs_share_counts_once(tmp_path, rows):
+    make_run(tmp_path / "a", rows)
+    changed = [{**row, "fid": 99.0} if row["cell_id"] == rows[1]["cell_id"] else row
+               for row in rows]
+    make_run(tmp_path / "b", changed)
+    loaded = load_runs([tmp_path / "a", tmp_path / "b"])
+    assert len(loaded) == len(rows)
+    assert [row["fid"] for row in loaded if row["cell_id"] == rows[1]["cell_id"]] == [99.0]
+    store_c = make_run(tmp_path / "c", rows)  # another recipe: another experiment, kept
+    store_c.write_config({"settings": {"loss": "hinge", "lr": 1e-3}})
+    assert len(load_runs([tmp_path / "a", tmp_path / "c"])) == 2 * len(rows)
+
+
 def test_write_tables(tmp_path, rows):
     make_run(tmp_path, rows)
     paths = write_tables(tmp_path)
