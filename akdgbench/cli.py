@@ -16,7 +16,8 @@ from akdgbench.specs import split_specs
 METHODS_FILTER = click.option(
     "--methods", default=None, metavar="LIST",
     help="Only these methods' students (names or specs, comma-separated), beside the "
-    "teacher and real-data rows.")
+    "teacher and real-data rows.",
+    callback=lambda _ctx, _param, value: split_specs(value) if value else None)
 
 
 class AkdgbenchGroup(click.Group):
@@ -207,7 +208,7 @@ def suites_command() -> None:
 )
 def table_command(
     run_dirs: tuple[str, ...], fmt: str | None, metrics: str | None, out: str | None,
-    methods: str | None, compare: bool,
+    methods: list[str] | None, compare: bool,
 ) -> None:
     """The paper-style table of one or more run directories (concatenated; a cell that
     several hold under the same recipe, such as a shared teacher, counts once).
@@ -227,7 +228,7 @@ def table_command(
     fmt = parse_format(fmt or (format_for_path(out) if out else None) or "github")
     if compare and metrics:
         raise UsageError("--compare compares FID; --metrics applies to the main table only")
-    rows = load_runs(run_dirs, split_specs(methods) if methods else None)
+    rows = load_runs(run_dirs, methods)
     text = render_comparisons(rows, fmt) if compare else render_table(rows, fmt, metrics)
     if out:
         atomic_write_text(out, text)
@@ -241,7 +242,7 @@ def table_command(
 @click.option("--format", "fmt", default="github", metavar="FORMAT",
               help="github (default), latex, html or tsv (tabulate's names).")
 @METHODS_FILTER
-def curves_command(run_dir: str, fmt: str, methods: str | None) -> None:
+def curves_command(run_dir: str, fmt: str, methods: list[str] | None) -> None:
     """Has each method's FID curve flattened? Mean over seeds from --eval-every scores.
 
     \b
@@ -250,8 +251,7 @@ def curves_command(run_dir: str, fmt: str, methods: str | None) -> None:
     """
     from akdgbench.convergence import method_curves, render_curves
 
-    selected = split_specs(methods) if methods else None
-    click.echo(render_curves(method_curves(run_dir, selected), fmt), nl=False)
+    click.echo(render_curves(method_curves(run_dir, methods), fmt), nl=False)
 
 
 @cli.command(name="plot")
@@ -260,7 +260,7 @@ def curves_command(run_dir: str, fmt: str, methods: str | None) -> None:
     "--out", default=None, metavar="DIR", help="Where the PNGs go (default: RUN_DIR/plots)."
 )
 @METHODS_FILTER
-def plot_command(run_dir: str, out: str | None, methods: str | None) -> None:
+def plot_command(run_dir: str, out: str | None, methods: list[str] | None) -> None:
     """Figures of a run: FID against params and images/s, FID over steps, sample montage.
 
     \b
@@ -270,7 +270,7 @@ def plot_command(run_dir: str, out: str | None, methods: str | None) -> None:
     """
     from akdgbench.plots import plot_run
 
-    for path in plot_run(run_dir, out, split_specs(methods) if methods else None):
+    for path in plot_run(run_dir, out, methods):
         click.echo(str(path))
 
 

@@ -47,12 +47,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("out", type=Path)
-    parser.add_argument("--methods", default=None,
+    parser.add_argument("--methods", type=split_specs, default=None,
                         help="only these methods' students, comma-separated (default: all)")
     args = parser.parse_args(argv)
     try:
-        for path in publish(args.run_dir, args.out,
-                            split_specs(args.methods) if args.methods else None):
+        for path in publish(args.run_dir, args.out, args.methods):
             print(path)
     except (UsageError, FileNotFoundError) as exc:
         print(f"Error: {exc}", file=sys.stderr)
