@@ -227,7 +227,8 @@ def run_grid(config: RunConfig, out: str | None = None, echo=print) -> RunSummar
     # made here also to refuse bad executor options before any work
     in_process = _make_executor(config, Path(".")).in_process
     config, machine = _decide_fast_paths(config) if in_process else (config, None)
-    validate_cells(expand_grid(config), config, in_process=in_process)
+    asked = expand_grid(config)
+    validate_cells(asked, config, in_process=in_process)
     run_dir = prepare_run_dir(out)
     store = RunStore(run_dir)
     with run_dir_lock(run_dir):
@@ -245,7 +246,7 @@ def run_grid(config: RunConfig, out: str | None = None, echo=print) -> RunSummar
                 ),
             )
         rows = {row["cell_id"]: row for row in store.collect()}
-        todo, skipped = cells_to_run(cells, rows, config)
+        todo, skipped = cells_to_run(_in_asked_order(cells, asked), rows, config)
         changed = {cell: changes for cell in todo
                    if (changes := changed_configs(rows.get(cell.cell_id, {}), cell, config))}
         growing = [cell for cell in todo if cell not in changed
@@ -281,6 +282,17 @@ def run_grid(config: RunConfig, out: str | None = None, echo=print) -> RunSummar
         rows = store.collect()
         table = write_tables(run_dir)[0].read_text() if has_finished_cell(rows) else ""
     return RunSummary(run_dir, done, failed, len(skipped), table)
+
+
+def _in_asked_order(cells: list[Cell], asked: list[Cell]) -> list[Cell]:
+    """The cells this command names, in its order.
+
+    The run directory's grid is the union of every run into it (its table shows them
+    all), but a command trains only its own cells: ``--methods tinygan`` into a directory
+    that also holds vanilla cells does not start the unfinished vanilla ones.
+    """
+    order = {cell: index for index, cell in enumerate(asked)}
+    return sorted((cell for cell in cells if cell in order), key=order.__getitem__)
 
 
 def _outcome_line(cell, row: dict[str, Any]) -> str:

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from akdgbench import Method, hookimpl, plugins
 from akdgbench.cli import cli
 from akdgbench.hardware import available_cores, detect
-from akdgbench.results import RunStore
+from akdgbench.results import RunStore, write_rows
 
 TINY = [
     "--dataset", "mnist5k:size=16",
@@ -181,6 +181,23 @@ def test_resume_skips_finished_and_grows_the_grid(tmp_path):
     assert "1 to run" in again.output  # mse; real data, teacher and vanilla are kept
     rows = rows_by_method(out)
     assert rows["vanilla"] == before and rows["mse"]["status"] == "done"
+
+
+def test_a_rerun_trains_only_the_cells_it_names(tmp_path):
+    """The directory's grid grows, but an unfinished cell of an earlier command waits for
+    a command that names it."""
+    out = tmp_path / "run"
+    assert run(["--methods", "vanilla,mse"], out).exit_code == 0
+    mse_dir = out / "cells" / rows_by_method(out)["mse"]["cell_id"]
+    (mse_dir / "row.json").unlink()  # as if mse had been stopped before it finished
+    write_rows(out, [row for row in RunStore(out).rows() if row["method"] != "mse"])
+    only_vanilla = run(["--methods", "vanilla"], out)
+    assert only_vanilla.exit_code == 0, only_vanilla.output
+    assert "0 to run, 3 already finished" in only_vanilla.output
+    assert not (mse_dir / "row.json").exists()
+    only_mse = run(["--methods", "mse"], out)
+    assert "1 to run" in only_mse.output
+    assert rows_by_method(out)["mse"]["status"] == "done"
 
 
 def test_a_longer_budget_continues_finished_cells_and_retrains_the_rest(tmp_path):
