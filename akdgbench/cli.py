@@ -116,6 +116,8 @@ def run_command(suite: str | None, out: str | None, **options) -> None:
     Settings come from the suite (default `quick`: embedded digits, CPU-sized),
     overridden by any option given here. Rerunning the same command on the
     same --out resumes: finished cells are kept, interrupted ones continue.
+    A command trains only the cells it names; the directory's table shows
+    every cell the directory holds.
 
     \b
     Examples:
