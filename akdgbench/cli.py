@@ -110,7 +110,10 @@ def plugins_command(as_json: bool) -> None:
 
 @cli.command(name="run")
 @run_options
-def run_command(suite: str | None, out: str | None, **options) -> None:
+@click.option("--dry-run", is_flag=True,
+              help="List the cells this command would train and how (new, continued, "
+              "to a longer budget), then stop: nothing is trained or written.")
+def run_command(suite: str | None, out: str | None, dry_run: bool, **options) -> None:
     """Train and compare: every (dataset, teacher, arch, method, seed) cell, then the table.
 
     Settings come from the suite (default `quick`: embedded digits, CPU-sized),
@@ -124,6 +127,7 @@ def run_command(suite: str | None, out: str | None, **options) -> None:
       akdgbench run                                    # quick suite: digits, ~6 min on 2 cores
       akdgbench run --methods akdg,mse --arch sngan    # two methods, SNGAN students
       akdgbench run --suite digits --out results/digits --jobs 2
+      akdgbench run --suite digits --out results/digits --dry-run   # what it would train
       akdgbench run --precision fp32 --channels-last off   # override the auto fast paths
       akdgbench run --suite paper-cifar10 --executor submitit:partition=gpu:gpus_per_job=1
     """
@@ -131,6 +135,11 @@ def run_command(suite: str | None, out: str | None, **options) -> None:
     from akdgbench.runner import run_grid
 
     config = resolve_settings(suite, options)
+    if dry_run:
+        from akdgbench.run_plan import plan_grid
+
+        click.echo("\n".join(plan_grid(config, out)))
+        return
     summary = run_grid(config, out=out, echo=lambda text: click.echo(text, err=True))
     if summary.table:
         click.echo(summary.table)

@@ -40,6 +40,7 @@ from akdgbench.run_dir import (
     SUPERSEDED_DIR,
     cells_to_run,
     changed_configs,
+    in_asked_order,
     is_shorter_budget,
     merge_config,
     prepare_run_dir,
@@ -219,16 +220,23 @@ class RunSummary:
     table: str
 
 
-def run_grid(config: RunConfig, out: str | None = None, echo=print) -> RunSummary:
-    """Runs every cell of the grid that has not finished; returns counts and the table."""
-    from akdgbench.results import RunStore
-    from akdgbench.tables import has_finished_cell, write_tables
-
+def requested_grid(config: RunConfig) -> tuple[RunConfig, dict | None, list[Cell], bool]:
+    """This command's config with the fast paths decided, the machine record, the cells it
+    names, and whether they run in this process; bad names, options and data refused here."""
     # made here also to refuse bad executor options before any work
     in_process = _make_executor(config, Path(".")).in_process
     config, machine = _decide_fast_paths(config) if in_process else (config, None)
     asked = expand_grid(config)
     validate_cells(asked, config, in_process=in_process)
+    return config, machine, asked, in_process
+
+
+def run_grid(config: RunConfig, out: str | None = None, echo=print) -> RunSummary:
+    """Runs every cell of the grid that has not finished; returns counts and the table."""
+    from akdgbench.results import RunStore
+    from akdgbench.tables import has_finished_cell, write_tables
+
+    config, machine, asked, in_process = requested_grid(config)
     run_dir = prepare_run_dir(out)
     store = RunStore(run_dir)
     with run_dir_lock(run_dir):
@@ -246,7 +254,7 @@ def run_grid(config: RunConfig, out: str | None = None, echo=print) -> RunSummar
                 ),
             )
         rows = {row["cell_id"]: row for row in store.collect()}
-        todo, skipped = cells_to_run(_in_asked_order(cells, asked), rows, config)
+        todo, skipped = cells_to_run(in_asked_order(cells, asked), rows, config)
         changed = {cell: changes for cell in todo
                    if (changes := changed_configs(rows.get(cell.cell_id, {}), cell, config))}
         growing = [cell for cell in todo if cell not in changed
@@ -282,17 +290,6 @@ def run_grid(config: RunConfig, out: str | None = None, echo=print) -> RunSummar
         rows = store.collect()
         table = write_tables(run_dir)[0].read_text() if has_finished_cell(rows) else ""
     return RunSummary(run_dir, done, failed, len(skipped), table)
-
-
-def _in_asked_order(cells: list[Cell], asked: list[Cell]) -> list[Cell]:
-    """The cells this command names, in its order.
-
-    The run directory's grid is the union of every run into it (its table shows them
-    all), but a command trains only its own cells: ``--methods tinygan`` into a directory
-    that also holds vanilla cells does not start the unfinished vanilla ones.
-    """
-    order = {cell: index for index, cell in enumerate(asked)}
-    return sorted((cell for cell in cells if cell in order), key=order.__getitem__)
 
 
 def _outcome_line(cell, row: dict[str, Any]) -> str:

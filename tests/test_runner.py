@@ -200,6 +200,30 @@ def test_a_rerun_trains_only_the_cells_it_names(tmp_path):
     assert rows_by_method(out)["mse"]["status"] == "done"
 
 
+def test_dry_run_says_what_a_command_would_train_and_writes_nothing(tmp_path):
+    out = tmp_path / "run"
+    fresh = run(["--methods", "vanilla", "--dry-run"], out)
+    assert fresh.exit_code == 0, fresh.output
+    assert f"{out} (new): 3 to run, 0 already finished" in fresh.output
+    assert "vanilla dcgan:width=0.0625:d_width=0.125 <- " in fresh.output
+    assert not out.exists()
+
+    assert run(["--methods", "vanilla,mse"], out).exit_code == 0
+    mse_id = rows_by_method(out)["mse"]["cell_id"]
+    (out / "cells" / mse_id / "row.json").unlink()  # mse stopped at its last step
+    write_rows(out, [row for row in RunStore(out).rows() if row["method"] != "mse"])
+    before = {path: path.read_bytes() for path in out.rglob("*") if path.is_file()}
+
+    grown = run(["--methods", "vanilla,mse", "--steps", "6", "--dry-run"], out)
+    assert grown.exit_code == 0, grown.output
+    assert "2 to run, 2 already finished" in grown.output
+    assert "(to a longer budget: 4 -> 6 steps)" in grown.output
+    assert "(started, logged to step 4; continues from its last checkpoint)" in grown.output
+    refused = run(["--methods", "vanilla", "--batch-size", "8", "--dry-run"], out)
+    assert refused.exit_code == 2 and "batch_size: 16 -> 8" in refused.output
+    assert {path: path.read_bytes() for path in out.rglob("*") if path.is_file()} == before
+
+
 def test_a_longer_budget_continues_finished_cells_and_retrains_the_rest(tmp_path):
     grid = [*TINY_NO_STEPS, "--methods", "vanilla,lit"]
     out, fresh = tmp_path / "grown", tmp_path / "fresh"
