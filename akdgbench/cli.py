@@ -112,7 +112,7 @@ def plugins_command(as_json: bool) -> None:
 @run_options
 @click.option("--dry-run", is_flag=True,
               help="List the cells this command would train and how (new, continued, "
-              "to a longer budget), then stop: nothing is trained or written.")
+              "to a longer budget, retrained), then stop: nothing is trained or written.")
 def run_command(suite: str | None, out: str | None, dry_run: bool, **options) -> None:
     """Train and compare: every (dataset, teacher, arch, method, seed) cell, then the table.
 

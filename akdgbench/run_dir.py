@@ -4,8 +4,8 @@ One ``akdgbench run`` holds a run directory at a time (:func:`run_dir_lock`).
 Rerunning into an existing one grows its grid (:func:`merge_config`) as long as
 nothing that changes the meaning of finished cells differs but a longer student
 budget; of the cells the command names, it runs those that have not finished at
-today's budget and with today's defaults (:func:`cells_to_run`). A run directory written by an
-akdgbench whose format this one cannot resume is refused by its
+today's budget and with today's defaults (:func:`cells_to_run`). A run directory
+written by an akdgbench whose format this one cannot resume is refused by its
 ``format_version``.
 """
 

@@ -232,7 +232,8 @@ def requested_grid(config: RunConfig) -> tuple[RunConfig, dict | None, list[Cell
 
 
 def run_grid(config: RunConfig, out: str | None = None, echo=print) -> RunSummary:
-    """Runs every cell of the grid that has not finished; returns counts and the table."""
+    """Runs the cells this command names that have not finished; returns counts and the
+    table (of every cell in the run directory)."""
     from akdgbench.results import RunStore
     from akdgbench.tables import has_finished_cell, write_tables
 
