@@ -149,17 +149,6 @@ def cells_to_run(
     return todo, skipped
 
 
-def in_asked_order(cells: list[Cell], asked: list[Cell]) -> list[Cell]:
-    """The cells this command names, in its order.
-
-    The run directory's grid is the union of every run into it (its table shows them
-    all), but a command trains only its own cells: ``--methods tinygan`` into a directory
-    that also holds vanilla cells does not start the unfinished vanilla ones.
-    """
-    order = {cell: index for index, cell in enumerate(asked)}
-    return sorted((cell for cell in cells if cell in order), key=order.__getitem__)
-
-
 def is_shorter_budget(row: dict[str, Any], cell: Cell, config: RunConfig) -> bool:
     """The student's recorded row ended at fewer steps than today's budget for it."""
     steps = row.get("steps")

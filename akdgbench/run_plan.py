@@ -11,12 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from akdgbench.config import RunConfig
-from akdgbench.grid import Cell, expand_grid, validate_cells
+from akdgbench.grid import Cell, validate_cells
 from akdgbench.results import SKIPPED, RunStore
 from akdgbench.run_dir import (
     cells_to_run,
     changed_configs,
-    in_asked_order,
     is_shorter_budget,
     merge_config,
 )
@@ -34,10 +33,9 @@ def plan_grid(config: RunConfig, out: str | None) -> list[str]:
     if store is not None:
         config = RunConfig.from_dict(merge_config(store, config.to_dict(), MEANING_KEYS))
         rows = {row["cell_id"]: row for row in store.latest_rows()}
-    cells = expand_grid(config)
-    for cell_id in validate_cells(cells, config, in_process=in_process):
+    for cell_id in validate_cells(asked, config, in_process=in_process):
         rows[cell_id] = {"status": SKIPPED}  # what a run would record for it
-    todo, skipped = cells_to_run(in_asked_order(cells, asked), rows, config)
+    todo, skipped = cells_to_run(asked, rows, config)
     where = (run_dir if store is not None
              else f"{run_dir} (new)" if run_dir else "a new run directory")
     lines = [f"dry run, nothing trained: {where}: {len(todo)} to run, "

@@ -40,7 +40,6 @@ from akdgbench.run_dir import (
     SUPERSEDED_DIR,
     cells_to_run,
     changed_configs,
-    in_asked_order,
     is_shorter_budget,
     merge_config,
     prepare_run_dir,
@@ -255,7 +254,8 @@ def run_grid(config: RunConfig, out: str | None = None, echo=print) -> RunSummar
                 ),
             )
         rows = {row["cell_id"]: row for row in store.collect()}
-        todo, skipped = cells_to_run(in_asked_order(cells, asked), rows, config)
+        # the directory's grid is every command's; this one trains only its own cells
+        todo, skipped = cells_to_run(asked, rows, config)
         changed = {cell: changes for cell in todo
                    if (changes := changed_configs(rows.get(cell.cell_id, {}), cell, config))}
         growing = [cell for cell in todo if cell not in changed

@@ -183,14 +183,20 @@ def test_resume_skips_finished_and_grows_the_grid(tmp_path):
     assert rows["vanilla"] == before and rows["mse"]["status"] == "done"
 
 
+def unfinish(out, method):
+    """As if ``method``'s cell had been stopped after its last logged step: no row."""
+    cell_dir = out / "cells" / rows_by_method(out)[method]["cell_id"]
+    (cell_dir / "row.json").unlink()
+    write_rows(out, [row for row in RunStore(out).rows() if row["method"] != method])
+    return cell_dir
+
+
 def test_a_rerun_trains_only_the_cells_it_names(tmp_path):
     """The directory's grid grows, but an unfinished cell of an earlier command waits for
     a command that names it."""
     out = tmp_path / "run"
     assert run(["--methods", "vanilla,mse"], out).exit_code == 0
-    mse_dir = out / "cells" / rows_by_method(out)["mse"]["cell_id"]
-    (mse_dir / "row.json").unlink()  # as if mse had been stopped before it finished
-    write_rows(out, [row for row in RunStore(out).rows() if row["method"] != "mse"])
+    mse_dir = unfinish(out, "mse")
     only_vanilla = run(["--methods", "vanilla"], out)
     assert only_vanilla.exit_code == 0, only_vanilla.output
     assert "0 to run, 3 already finished" in only_vanilla.output
@@ -209,9 +215,7 @@ def test_dry_run_says_what_a_command_would_train_and_writes_nothing(tmp_path):
     assert not out.exists()
 
     assert run(["--methods", "vanilla,mse"], out).exit_code == 0
-    mse_id = rows_by_method(out)["mse"]["cell_id"]
-    (out / "cells" / mse_id / "row.json").unlink()  # mse stopped at its last step
-    write_rows(out, [row for row in RunStore(out).rows() if row["method"] != "mse"])
+    unfinish(out, "mse")
     before = {path: path.read_bytes() for path in out.rglob("*") if path.is_file()}
 
     grown = run(["--methods", "vanilla,mse", "--steps", "6", "--dry-run"], out)
