@@ -11,8 +11,9 @@ are pooled into one row: the mean, the standard deviation over seeds (``spreads`
 values (``samples``, for the significance tests of :mod:`akdgbench.table_stats`)
 and n, the seeds pooled, against ``total``, the cells of the row. IS's and KID's
 own spread over splits/subsets is kept apart (``split_spreads``). Each cell that
-did not finish (failed, diverged, skipped) and each cell that collapsed
-(:mod:`akdgbench.collapse`) is a row of its own saying so, never pooled.
+did not finish (failed, diverged) and each cell that collapsed
+(:mod:`akdgbench.collapse`) is a row of its own saying so, never pooled; the
+skipped seeds of one row that share a reason are one row listing them.
 Against the teacher: params and mult-adds get the share saved, and per quality
 metric (IS, FID, KID) the finished rows of a student architecture closest to
 the teacher are marked bold (when there are at least two to choose from).
@@ -21,6 +22,7 @@ the teacher are marked bold (when there are at least two to choose from).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,7 +44,8 @@ from akdgbench.results_model import (
 from akdgbench.table_stats import compare_rows
 
 COLLAPSED = "collapsed"  # the row of a finished cell whose samples collapsed
-ERROR_NOTE_CHARS = 160
+ERROR_NOTE_CHARS = 240
+ARCH_SPEC = re.compile(r"\b(teacher|student) ([A-Za-z][\w-]*)(?::\w+=[^\s:]*)+")
 
 
 @dataclass
@@ -56,6 +59,7 @@ class TableRow:
     collapsed: int = 0  # finished cells left out because they collapsed
     not_pooled: list[tuple[Any, str]] = field(default_factory=list)  # (seed, why) left out
     seed: Any = None  # a failed cell's seed
+    skipped_seeds: list[Any] = field(default_factory=list)  # seeds of one merged skipped row
     error: str = ""
     values: dict[str, float] = field(default_factory=dict)
     spreads: dict[str, float] = field(default_factory=dict)  # standard deviation over seeds
@@ -97,12 +101,28 @@ def _pooled_row(kind: str, model: str, method: str, cells: pandas.DataFrame) -> 
 
 
 def _failure_row(model: str, cell: pandas.Series) -> TableRow:
-    error = " ".join(cell["error"].split())
+    # "teacher dcgan:d_width=0.125:…:z_dim=128" -> "teacher dcgan": the section names the
+    # models, and the spec would crowd the reason out of the note (results keep it whole)
+    error = ARCH_SPEC.sub(r"\1 \2", " ".join(cell["error"].split()))
     if len(error) > ERROR_NOTE_CHARS:
         error = error[: ERROR_NOTE_CHARS - 1] + "…"
     method = cell["method"] if cell["kind"] == STUDENT else cell["kind"]
     return TableRow(cell["status"] or UNFINISHED, model, method, steps=cell["steps"],
                     seed=cell["seed"], error=error)
+
+
+def _merge_skipped(rows: list[TableRow], skipped: TableRow) -> bool:
+    """Fold a skipped cell into an earlier skipped row of the same reason; whether it was.
+
+    Whether a method can distil a pair does not depend on the seed, so a grid's
+    skipped seeds would otherwise repeat one row and one note per seed."""
+    for row in rows:
+        if row.kind == SKIPPED and row.error == skipped.error:
+            row.skipped_seeds = row.skipped_seeds or [row.seed]
+            row.skipped_seeds.append(skipped.seed)
+            row.seed = None
+            return True
+    return False
 
 
 def _collapsed(cells: pandas.DataFrame, real: dict[str, float]) -> pandas.Series:
@@ -130,6 +150,8 @@ def _rows_of(kind: str, model: str, cells: pandas.DataFrame, method: str = "",
         pooled.not_pooled = [(cell["seed"], why) for cell, why in left_out]
         out.append(pooled)
     for cell, why in left_out:
+        if why == SKIPPED and _merge_skipped(out, _failure_row(model, cell)):
+            continue
         if why != COLLAPSED:
             out.append(_failure_row(model, cell))
             continue

@@ -144,8 +144,10 @@ def _label(row: TableRow, section: Section, mark_collapse: bool = True) -> str:
     label = row.method
     if section.several_steps:
         label += budget_suffix(row.steps)
-    if row.failed and not missing(row.seed):
-        label += f", seed {row.seed:g}" if isinstance(row.seed, float) else f", seed {row.seed}"
+    if row.skipped_seeds:
+        label += f", seeds {', '.join(_seed_text(seed) for seed in row.skipped_seeds)}"
+    elif row.failed and not missing(row.seed):
+        label += f", seed {_seed_text(row.seed)}"
     return label + (f" ({COLLAPSED})" if mark_collapse and row.kind == COLLAPSED else "")
 
 
@@ -308,30 +310,35 @@ def _latex_table(section: Section, metrics: list[Metric], headers: list[str],
     return "\n".join(lines) + "\n"
 
 
+def _csv_record(section: Section, row: TableRow, metrics: list[Metric]) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "dataset": section.dataset, "teacher": section.teacher,
+        "model": row.model, "method": row.method, "steps": row.steps,
+        "status": row.kind if row.failed else DONE, "seeds": row.seeds,
+        "total": row.total, "collapsed": row.collapsed, "seed": row.seed, "error": row.error,
+    }
+    for metric in metrics:
+        record[metric.column] = row.values.get(metric.name, math.nan)
+        if metric.with_spread:  # over seeds; a metric's own ± in its own column
+            record[f"{metric.name}_seed_std"] = row.spreads.get(metric.name, math.nan)
+        if metric.spread_column:
+            record[metric.spread_column] = row.split_spreads.get(metric.name, math.nan)
+        if metric.name == COMPARED_METRIC:  # † and ≈, as in the text formats
+            record[f"{metric.name}_not_significant"] = row.marks.get(metric.name, "")
+        if metric.saved:
+            record[f"{metric.name}_saved_pct"] = row.saved.get(metric.name, math.nan)
+    return record
+
+
 def _render_csv(sections: list[Section], metrics: list[Metric]) -> str:
     records = []
     for section in sections:
         for group in section.groups:
             for row in group:
-                record: dict[str, Any] = {
-                    "dataset": section.dataset, "teacher": section.teacher,
-                    "model": row.model, "method": row.method, "steps": row.steps,
-                    "status": row.kind if row.failed else DONE, "seeds": row.seeds,
-                    "total": row.total, "collapsed": row.collapsed,
-                    "seed": row.seed, "error": row.error,
-                }
-                for metric in metrics:
-                    record[metric.column] = row.values.get(metric.name, math.nan)
-                    if metric.with_spread:  # over seeds; a metric's own ± in its own column
-                        record[f"{metric.name}_seed_std"] = row.spreads.get(metric.name, math.nan)
-                    if metric.spread_column:
-                        record[metric.spread_column] = row.split_spreads.get(metric.name,
-                                                                             math.nan)
-                    if metric.name == COMPARED_METRIC:  # † and ≈, as in the text formats
-                        record[f"{metric.name}_not_significant"] = row.marks.get(metric.name, "")
-                    if metric.saved:
-                        record[f"{metric.name}_saved_pct"] = row.saved.get(metric.name, math.nan)
-                records.append(record)
+                record = _csv_record(section, row, metrics)
+                # a merged skipped row is a record per seed: a seed column stays numbers
+                records.extend({**record, "seed": seed} for seed in row.skipped_seeds or
+                               [row.seed])
     frame = pandas.DataFrame(records)
     for column in COUNT_COLUMNS & set(frame.columns):
         whole = frame[column].dropna()

@@ -238,6 +238,34 @@ def test_skipped_cells_say_so_and_the_reason_is_noted():
     assert "skipped: mlp / lit, seed 0: lit needs aligned stages: sngan, mlp." in text
 
 
+def test_skipped_seeds_sharing_a_reason_are_one_row_and_one_note_with_the_reason_whole():
+    spec = "mlp:d_width=0.25:hidden=1024:layers=4:width=0.25:z_dim=128"
+    why = (f"method 'lit' cannot distil teacher sngan:d_width=0.5:width=1.0 into student {spec}: "
+           "no aligned stages: stage 0 of teacher SNGANGenerator (4 stages) outputs "
+           "(256, 4, 4) but of student MLPGenerator (4 stages) (256,) (only widths may differ)")
+    rows = [teacher(), student("dcgan", "vanilla", 0, 30.0, 7.0),
+            *(cell("mlp", "lit", seed, status="skipped", error=why) for seed in (2, 0, 1))]
+    text = render_table(rows)
+    assert [c for c in github_cells(text) if c[1].startswith("lit")] == \
+        [["mlp", "lit, seeds 0, 1, 2", "skipped", "skipped", "skipped", "skipped", "skipped"]]
+    notes = [line for line in text.splitlines() if line.startswith("skipped:")]
+    assert notes == ["skipped: mlp / lit, seeds 0, 1, 2: method 'lit' cannot distil teacher "
+                     "sngan into student mlp: no aligned stages: stage 0 of teacher "
+                     "SNGANGenerator (4 stages) outputs (256, 4, 4) but of student MLPGenerator "
+                     "(4 stages) (256,) (only widths may differ)."]
+    csv = pandas.read_csv(io.StringIO(render_table(rows, "csv")))
+    skipped = csv[csv["status"] == "skipped"]
+    assert list(skipped["seed"]) == [0, 1, 2]  # the CSV keeps a record per seed
+
+
+def test_skipped_seeds_with_different_reasons_stay_apart():
+    rows = [teacher(), student("dcgan", "vanilla", 0, 30.0, 7.0),
+            cell("mlp", "lit", 0, status="skipped", error="no aligned stages"),
+            cell("mlp", "lit", 1, status="skipped", error="needs a teacher discriminator")]
+    labels = [c[1] for c in github_cells(render_table(rows)) if c[1].startswith("lit")]
+    assert labels == ["lit, seed 0", "lit, seed 1"]
+
+
 def test_one_table_per_dataset_and_teacher_with_its_own_real_row():
     rows = [teacher(), student("dcgan", "vanilla", 0, 30.0, 7.0), real(),
             teacher("lsun"), student("dcgan", "akdg", 0, 28.0, 5.0, dataset="lsun")]
