@@ -150,10 +150,10 @@ def _rows_of(kind: str, model: str, cells: pandas.DataFrame, method: str = "",
         pooled.not_pooled = [(cell["seed"], why) for cell, why in left_out]
         out.append(pooled)
     for cell, why in left_out:
-        if why == SKIPPED and _merge_skipped(out, _failure_row(model, cell)):
-            continue
         if why != COLLAPSED:
-            out.append(_failure_row(model, cell))
+            row = _failure_row(model, cell)
+            if not (why == SKIPPED and _merge_skipped(out, row)):
+                out.append(row)
             continue
         # a collapse is a finding: its numbers show, in a row of its own that is never pooled
         row = _pooled_row(COLLAPSED, model, method, cells.loc[[cell.name]])
