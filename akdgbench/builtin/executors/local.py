@@ -60,7 +60,7 @@ class LocalExecutor(Executor):
             mp_context=spawn,
             initializer=_start_worker,
             initargs=(threads, slots),
-        ) as pool:
+        ) as pool, _stopped_on_interrupt(pool):
             pending = {pool.submit(function, item): item for item in items}
             while pending:
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -73,6 +73,24 @@ class LocalExecutor(Executor):
                             "side by side; finished cells are saved: rerun the same command to "
                             "resume, with --jobs 1 if it happens again") from None
                     yield pending.pop(future), result
+
+
+@contextmanager
+def _stopped_on_interrupt(pool: ProcessPoolExecutor) -> Iterator[None]:
+    """On Ctrl-C, end the workers and drop the cells not started.
+
+    Leaving the pool's ``with`` would otherwise wait for every queued cell: a worker whose
+    cell was interrupted takes the next one, and Ctrl-C would train the rest of the grid.
+    Interrupted cells resume from their last checkpoint.
+    """
+    others = set(multiprocessing.active_children())  # the pool starts its workers later
+    try:
+        yield
+    except KeyboardInterrupt:
+        pool.shutdown(wait=False, cancel_futures=True)
+        for worker in set(multiprocessing.active_children()) - others:
+            worker.terminate()
+        raise
 
 
 @contextmanager

@@ -87,17 +87,17 @@ def test_local_auto_jobs_is_one_per_core_without_cuda(monkeypatch):
     assert LocalExecutor().jobs == available_cores()
 
 
-KILLED_RUN = '''
+LONG_CELLS_RUN = '''
 import os, sys, time
 from akdgbench.builtin.executors.local import LocalExecutor
 
 def train_for_long(item):
-    with open(os.path.join(sys.argv[1], f"worker-{os.getpid()}"), "w"):
+    with open(os.path.join(sys.argv[1], f"worker-{os.getpid()}-cell-{item}"), "w"):
         pass
     time.sleep(120)
 
 if __name__ == "__main__":
-    list(LocalExecutor(jobs=2).map(train_for_long, [0, 1]))
+    list(LocalExecutor(jobs=2).map(train_for_long, [0, 1, 2, 3]))
 '''
 
 
@@ -119,7 +119,7 @@ def test_workers_end_when_the_run_is_killed(tmp_path):
     import time
 
     script = tmp_path / "run.py"
-    script.write_text(KILLED_RUN)
+    script.write_text(LONG_CELLS_RUN)
     run = subprocess.Popen([sys.executable, str(script), str(tmp_path)])
     try:
         deadline = time.monotonic() + 60
@@ -138,3 +138,30 @@ def test_workers_end_when_the_run_is_killed(tmp_path):
         for path in tmp_path.glob("worker-*"):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(int(path.name.split("-")[1]), signal.SIGKILL)
+
+
+@pytest.mark.skipif(not hasattr(os, "killpg"), reason="sends Ctrl-C to a process group")
+def test_ctrl_c_stops_cells_side_by_side_without_starting_the_queued_ones(tmp_path):
+    """Ctrl-C reaches the run and its workers; the workers' cells stop, and the run must not
+    then wait while the workers train the cells still queued."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "run.py"
+    script.write_text(LONG_CELLS_RUN)
+    run = subprocess.Popen([sys.executable, str(script), str(tmp_path)], start_new_session=True,
+                           stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while len(list(tmp_path.glob("worker-*"))) < 2:
+            assert time.monotonic() < deadline and run.poll() is None, "workers never started"
+            time.sleep(0.1)
+        os.killpg(run.pid, signal.SIGINT)
+        run.wait(timeout=30)
+        started = sorted(path.name.rpartition("-")[2] for path in tmp_path.glob("worker-*"))
+        assert started == ["0", "1"]
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(run.pid, signal.SIGKILL)
