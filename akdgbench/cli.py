@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 
 import click
@@ -290,7 +291,13 @@ plugins.pm.hook.register_commands.call_historic(kwargs={"cli": cli})
 
 
 def main() -> None:
+    # a scheduler's time limit or `kill` stops a run as Ctrl-C does: it says how to resume
+    signal.signal(signal.SIGTERM, _interrupt)
     cli(prog_name="akdgbench")
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

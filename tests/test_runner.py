@@ -6,6 +6,7 @@ Every run here uses the same options a user has, at a tiny budget:
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -473,6 +474,36 @@ def test_interrupted_grid_resumes_to_the_same_rows(tmp_path, jobs):
     clean_rows = pd.DataFrame(RunStore(tmp_path / "b").rows())[keys].sort_values("method")
     pd.testing.assert_frame_equal(resumed_rows.reset_index(drop=True),
                                   clean_rows.reset_index(drop=True))
+
+
+@pytest.mark.skipif(not hasattr(os, "killpg"), reason="sends signals to a process group")
+@pytest.mark.parametrize("signal_number, to_group",
+                         [(signal.SIGINT, True), (signal.SIGTERM, False)],
+                         ids=["ctrl-c", "sigterm"])
+def test_interrupted_cells_side_by_side_stop_at_once_with_one_line(tmp_path, signal_number,
+                                                                    to_group):
+    """Ctrl-C in a terminal reaches the run and its workers; a scheduler's SIGTERM or `kill`
+    the run alone. Either way the run stops at once, the queued cell does not start, and the
+    user reads how to resume, not a traceback."""
+    out = tmp_path / "run"
+    args = [*TINY_NO_STEPS[:TINY_NO_STEPS.index("--jobs")], "--steps", "100000",
+            "--methods", "vanilla,mse,akdg", "--seeds", "1", "--jobs", "2", "--out", str(out)]
+    env = {**os.environ, "AKDGBENCH_LOAD_PLUGINS": ""}
+    run = subprocess.Popen([sys.executable, "-m", "akdgbench.cli", "run", *args], env=env,
+                           start_new_session=True, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while len(list(out.glob("cells/*/train_log.csv"))) < 2:  # two students training
+            assert time.monotonic() < deadline and run.poll() is None, run.stderr.read()
+            time.sleep(0.2)
+        (os.killpg if to_group else os.kill)(run.pid, signal_number)
+        _, stderr = run.communicate(timeout=60)
+    finally:
+        run.kill()
+    assert run.returncode == 130, stderr
+    assert stderr.strip().endswith("rerun the same command to resume."), stderr[-500:]
+    assert "Traceback" not in stderr and "leaked" not in stderr
+    assert not list(out.glob("cells/*akdg*"))
 
 
 def test_submitit_executor_matches_local(tmp_path):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -20,6 +21,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import torch
+from tqdm import tqdm
 
 from akdgbench import hookimpl
 from akdgbench.errors import UsageError
@@ -79,9 +81,8 @@ class LocalExecutor(Executor):
 def _stopped_on_interrupt(pool: ProcessPoolExecutor) -> Iterator[None]:
     """On Ctrl-C, end the workers and drop the cells not started.
 
-    Leaving the pool's ``with`` would otherwise wait for every queued cell: a worker whose
-    cell was interrupted takes the next one, and Ctrl-C would train the rest of the grid.
-    Interrupted cells resume from their last checkpoint.
+    Leaving the pool's ``with`` would otherwise wait for every queued cell, and Ctrl-C would
+    train the rest of the grid. Interrupted cells resume from their last checkpoint.
     """
     others = set(multiprocessing.active_children())  # the pool starts its workers later
     try:
@@ -109,6 +110,12 @@ def _thread_caps(threads: int) -> Iterator[None]:
 
 
 def _start_worker(threads: int, slots: Any) -> None:
+    # Ctrl-C is the run's to handle (it ends its workers): a worker interrupted on its own
+    # would go on to the next queued cell.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # tqdm's default lock is a named semaphore, which a worker ended that way leaves behind
+    # (a warning at exit); a worker's bars need no lock shared between processes
+    tqdm.set_lock(threading.RLock())
     _exit_with_parent(os.getppid())
     gpu = slots.get()
     if gpu is not None:  # before CUDA starts in this process
