@@ -494,7 +494,9 @@ def test_interrupted_cells_side_by_side_stop_at_once_with_one_line(tmp_path, sig
     try:
         deadline = time.monotonic() + 120
         while len(list(out.glob("cells/*/train_log.csv"))) < 2:  # two students training
-            assert time.monotonic() < deadline and run.poll() is None, run.stderr.read()
+            if time.monotonic() > deadline or run.poll() is not None:
+                run.kill()
+                pytest.fail(f"the students never started: {run.communicate()[1][-2000:]}")
             time.sleep(0.2)
         (os.killpg if to_group else os.kill)(run.pid, signal_number)
         _, stderr = run.communicate(timeout=60)
