@@ -1,6 +1,10 @@
 import contextlib
 import importlib.util
 import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 import torch
@@ -101,6 +105,20 @@ if __name__ == "__main__":
 '''
 
 
+def _two_cells_started(tmp_path, **popen_options) -> subprocess.Popen:
+    """LONG_CELLS_RUN running, once both its workers have begun a cell."""
+    script = tmp_path / "run.py"
+    script.write_text(LONG_CELLS_RUN)
+    run = subprocess.Popen([sys.executable, str(script), str(tmp_path)], **popen_options)
+    deadline = time.monotonic() + 60
+    while len(list(tmp_path.glob("worker-*"))) < 2:
+        if time.monotonic() > deadline or run.poll() is not None:
+            run.kill()
+            pytest.fail("workers never started")
+        time.sleep(0.1)
+    return run
+
+
 def _alive(pid: int) -> bool:
     """Running, not a zombie waiting for whoever adopted it to reap it."""
     try:
@@ -113,19 +131,8 @@ def _alive(pid: int) -> bool:
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads process states from /proc")
 def test_workers_end_when_the_run_is_killed(tmp_path):
     """A run stopped by SIGTERM (a time limit, ``kill``) must not leave workers holding cores."""
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    script = tmp_path / "run.py"
-    script.write_text(LONG_CELLS_RUN)
-    run = subprocess.Popen([sys.executable, str(script), str(tmp_path)])
+    run = _two_cells_started(tmp_path)
     try:
-        deadline = time.monotonic() + 60
-        while len(list(tmp_path.glob("worker-*"))) < 2:
-            assert time.monotonic() < deadline and run.poll() is None, "workers never started"
-            time.sleep(0.1)
         workers = [int(path.name.split("-")[1]) for path in tmp_path.glob("worker-*")]
         run.send_signal(signal.SIGTERM)
         run.wait(timeout=10)
@@ -144,20 +151,8 @@ def test_workers_end_when_the_run_is_killed(tmp_path):
 def test_ctrl_c_stops_cells_side_by_side_without_starting_the_queued_ones(tmp_path):
     """Ctrl-C reaches the run and its workers; the workers' cells stop, and the run must not
     then wait while the workers train the cells still queued."""
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    script = tmp_path / "run.py"
-    script.write_text(LONG_CELLS_RUN)
-    run = subprocess.Popen([sys.executable, str(script), str(tmp_path)], start_new_session=True,
-                           stderr=subprocess.DEVNULL)
+    run = _two_cells_started(tmp_path, start_new_session=True, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 60
-        while len(list(tmp_path.glob("worker-*"))) < 2:
-            assert time.monotonic() < deadline and run.poll() is None, "workers never started"
-            time.sleep(0.1)
         os.killpg(run.pid, signal.SIGINT)
         run.wait(timeout=30)
         started = sorted(path.name.rpartition("-")[2] for path in tmp_path.glob("worker-*"))
