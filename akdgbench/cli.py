@@ -201,7 +201,8 @@ def suites_command() -> None:
     "fmt",
     default=None,
     metavar="FORMAT",
-    help="github (default), latex, csv or html; --out FILE.tex etc. implies it.",
+    help="github (default; or markdown), latex, csv or html; --out FILE.tex etc. "
+    "implies it.",
 )
 @click.option(
     "--metrics",
@@ -252,7 +253,7 @@ def table_command(
 @cli.command(name="curves")
 @click.argument("run_dir")
 @click.option("--format", "fmt", default="github", metavar="FORMAT",
-              help="github (default), latex, html or tsv (tabulate's names).")
+              help="github (default; or markdown), latex, html or tsv.")
 @METHODS_FILTER
 def curves_command(run_dir: str, fmt: str, methods: list[str] | None) -> None:
     """Has each method's FID curve flattened? Mean over seeds from --eval-every scores.
@@ -261,8 +262,10 @@ def curves_command(run_dir: str, fmt: str, methods: list[str] | None) -> None:
     Examples:
       akdgbench curves results/digits
     """
-    from akdgbench.convergence import method_curves, render_curves
+    from akdgbench.convergence import CURVE_FORMATS, method_curves, render_curves
+    from akdgbench.tables import parse_format
 
+    fmt = parse_format(fmt, CURVE_FORMATS)  # before reading the run
     click.echo(render_curves(method_curves(run_dir, methods), fmt), nl=False)
 
 

@@ -27,6 +27,7 @@ from akdgbench import defaults
 from akdgbench.errors import UsageError
 from akdgbench.results import DONE, STUDENT, TEACHER, open_run, select_methods
 from akdgbench.results_model import results_frame
+from akdgbench.tables import parse_format
 from akdgbench.training_log import EVAL_LOG_NAME, read_eval_log
 
 
@@ -125,6 +126,8 @@ def method_curves(run_dir: str | Path, methods: Sequence[str] | None = None) -> 
     return curves
 
 
+#: tabulate's names for the formats a curves table is written in (no CSV: it has notes)
+CURVE_FORMATS = ("github", "latex", "html", "tsv")
 #: step columns per table; a longer curve shows every k-th score (the fit still uses all)
 MAX_STEP_COLUMNS = 12
 
@@ -132,6 +135,7 @@ MAX_STEP_COLUMNS = 12
 def render_curves(curves: list[Curve], fmt: str = "github") -> str:
     """Mean FID at scored steps, the change over the last third and the verdict: one table
     per student architecture (with the teacher of its architecture), whose budgets differ."""
+    fmt = parse_format(fmt, CURVE_FORMATS)
     groups: dict[tuple[str, str, str], list[Curve]] = {}
     for curve in curves:
         groups.setdefault((curve.dataset, curve.teacher, curve.arch), []).append(curve)

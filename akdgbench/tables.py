@@ -58,16 +58,21 @@ __all__ = [
 ]
 
 FORMATS = ("github", "latex", "csv", "html")
+#: what users also call them
+FORMAT_ALIASES = {"markdown": "github", "md": "github", "tex": "latex"}
 FORMAT_BY_SUFFIX = {".md": "github", ".tex": "latex", ".csv": "csv", ".html": "html"}
 # written as integers in CSV tables when every value is whole
 COUNT_COLUMNS = {"steps", "seed", "seeds", "total", "collapsed", "layers", "params", "mult_adds",
                  "checkpoint_bytes", "n_a", "n_b"}
 
 
-def parse_format(fmt: str) -> str:
-    if fmt not in FORMATS:
-        raise unknown_name_error("table format", fmt, FORMATS)
-    return fmt
+def parse_format(fmt: str, known: Sequence[str] = FORMATS) -> str:
+    """``markdown`` -> ``github``; an unknown name is a usage error that lists the known."""
+    name = FORMAT_ALIASES.get(fmt.lower(), fmt.lower())
+    if name not in known:
+        aliases = [alias for alias, target in FORMAT_ALIASES.items() if target in known]
+        raise unknown_name_error("table format", fmt, [*known, *aliases])
+    return name
 
 
 def format_for_path(path: str | Path) -> str | None:

@@ -88,6 +88,18 @@ def test_curves_command(tmp_path):
     assert "converged" in result.output and "4.8%" in result.output
     assert "last third (fitted)" in result.output
     assert render_curves(method_curves(tmp_path), "tsv").count("\n") >= 3
+    markdown = CliRunner().invoke(cli, ["curves", str(tmp_path), "--format", "markdown"])
+    assert markdown.output == result.output
+
+
+def test_curves_refuse_an_unknown_format_in_one_line(tmp_path):
+    make_run(tmp_path, [("vanilla", 0, {1000: 300.0, 2000: 105.0, 3000: 100.0}, "done")])
+    result = CliRunner().invoke(cli, ["curves", str(tmp_path), "--format", "word"])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.strip() == ("Error: unknown table format 'word'; known: github, "
+                                     "html, latex, markdown, md, tex, tsv")
+    with pytest.raises(UsageError, match="unknown table format 'csv'"):
+        render_curves(method_curves(tmp_path), "csv")
 
 
 def test_one_table_per_student_architecture_and_long_curves_thinned():

@@ -217,8 +217,8 @@ def test_bad_metrics_and_formats():
         render_table([teacher()], metrics="is,fdi")
     with pytest.raises(UsageError, match="no metric given"):
         render_table([teacher()], metrics=" , ")
-    with pytest.raises(UsageError, match=r"unknown table format 'markdown'; known: csv, github"):
-        render_table([teacher()], "markdown")
+    with pytest.raises(UsageError, match=r"unknown table format 'word'; known: csv, github"):
+        render_table([teacher()], "word")
 
 
 def test_no_finished_cell():
@@ -360,7 +360,10 @@ def test_write_tables(tmp_path, rows):
     assert paths[0].read_text() == GITHUB and paths[1].read_text() == LATEX
 
 
-@pytest.mark.parametrize("fmt, expected", [("github", GITHUB), ("latex", LATEX), ("csv", CSV)])
+@pytest.mark.parametrize("fmt, expected", [
+    ("github", GITHUB), ("latex", LATEX), ("csv", CSV),
+    ("markdown", GITHUB), ("md", GITHUB), ("Markdown", GITHUB), ("tex", LATEX),
+])
 def test_cli_table_formats(tmp_path, rows, fmt, expected):
     make_run(tmp_path, rows)
     result = CliRunner().invoke(cli, ["table", str(tmp_path), "--format", fmt])
@@ -393,7 +396,7 @@ def test_cli_table_several_runs(tmp_path, rows):
     (["{failed}"], "no finished cell in {failed} yet (1 failed)"),
     (["{run}", "--metrics", "fid,speed"], "unknown metric 'speed'"),
     (["{run}", "--format", "latx"], "unknown table format 'latx'; known: csv, github, html, "
-                                    "latex (did you mean 'latex'?)"),
+                                    "latex, markdown, md, tex (did you mean 'latex'?)"),
 ])
 def test_cli_table_bad_input(tmp_path, rows, args, message):
     dirs = {name: tmp_path / name for name in ("missing", "empty", "failed", "run")}
