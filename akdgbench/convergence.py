@@ -128,6 +128,7 @@ def method_curves(run_dir: str | Path, methods: Sequence[str] | None = None) -> 
 
 #: tabulate's names for the formats a curves table is written in (no CSV: it has notes)
 CURVE_FORMATS = ("github", "latex", "html", "tsv")
+
 #: step columns per table; a longer curve shows every k-th score (the fit still uses all)
 MAX_STEP_COLUMNS = 12
 
