@@ -40,8 +40,15 @@ def save_atomically(obj: Any, path: Path) -> None:
         raise
 
 
-def load_file(path: Path, what: str = "checkpoint") -> Any:
-    """Load a torch file onto the CPU; an unreadable file is a ``UsageError`` naming it."""
+DELETE_TO_RESTART = "delete it to start over"
+
+
+def load_file(path: Path, what: str = "checkpoint", *, remedy: str | None = None) -> Any:
+    """Load a torch file onto the CPU; an unreadable file is a ``UsageError`` naming it.
+
+    ``remedy`` ends the message: ``DELETE_TO_RESTART`` for a file the harness wrote and
+    writes again, never for one the user gave.
+    """
     path = Path(path)
     if not path.is_file():
         raise UsageError(f"{what} {path} does not exist")
@@ -49,10 +56,8 @@ def load_file(path: Path, what: str = "checkpoint") -> Any:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UsageError(
-            f"{what} {path} is corrupted or not a PyTorch file ({reason[:200]}); "
-            "delete it to start over"
-        ) from None
+        message = f"{what} {path} is corrupted or not a PyTorch file ({reason[:200]})"
+        raise UsageError(f"{message}; {remedy}" if remedy else message) from None
 
 
 def cpu_state_dict(module: nn.Module) -> dict[str, torch.Tensor]:

@@ -23,6 +23,7 @@ from torch import nn
 from akdgbench.architecture import Architecture, Generator
 from akdgbench.checkpoint import (
     CHECKPOINT_NAME,
+    DELETE_TO_RESTART,
     GENERATOR_NAME,
     extract_discriminator_state,
     extract_generator_state,
@@ -119,7 +120,8 @@ def load_akdgbench_checkpoint(path: Path, dataset: Dataset, teacher_arch: Archit
     """A generator state dict (raw, ``generator.pt`` or a training checkpoint), and the
     discriminator of a training checkpoint (``discriminator_file``, else ``path`` itself)."""
     generator = teacher_arch.build_generator(dataset.resolution, dataset.channels)
-    loaded = load_file(path, "teacher checkpoint")
+    cached = discriminator_file is not None  # a teacher this run trained, else the user's file
+    loaded = load_file(path, "teacher checkpoint", remedy=DELETE_TO_RESTART if cached else None)
     load_generator_weights(generator, extract_generator_state(loaded, path), path,
                            describe_teacher(dataset, teacher_arch))
     teacher = Teacher(generator)

@@ -17,6 +17,7 @@ import torch
 from akdgbench import defaults
 from akdgbench.architecture import Generator
 from akdgbench.checkpoint import (
+    DELETE_TO_RESTART,
     FORMAT_VERSION,
     GENERATOR_NAME,
     check_fingerprint,
@@ -88,7 +89,7 @@ def restore_checkpoint(trainer: _Trainer) -> None:
     path = trainer.checkpoint_path
     if not path.exists():
         return
-    saved = load_file(path)
+    saved = load_file(path, remedy=DELETE_TO_RESTART)
     if not isinstance(saved, dict) or saved.get("format") != FORMAT_VERSION:
         raise UsageError(f"checkpoint {path} is not an akdgbench training "
                          "checkpoint of this version; delete it to start over")

@@ -296,7 +296,7 @@ def test_non_finite_loss_diverges_and_keeps_last_good_checkpoint(tmp_path):
 
 def test_corrupted_checkpoint_is_a_usage_error_naming_it(tmp_path):
     (tmp_path / "checkpoint.pt").write_bytes(b"not a checkpoint at all")
-    with pytest.raises(UsageError, match="checkpoint.pt"):
+    with pytest.raises(UsageError, match="checkpoint.pt.*; delete it to start over"):
         run(tmp_path)
 
 

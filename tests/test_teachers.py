@@ -237,13 +237,22 @@ def test_wrong_architecture_checkpoint_names_keys(tmp_path):
         teacher(tmp_path, checkpoint=renamed)
 
 
+def test_a_corrupted_cached_teacher_says_to_delete_it(tmp_path):
+    teacher(tmp_path)
+    (cached,) = (tmp_path / "cache").glob("*/generator.pt")
+    cached.write_text("truncated")
+    with pytest.raises(UsageError, match="generator.pt is corrupted.*; delete it to start over"):
+        teacher(tmp_path)
+
+
 def test_unreadable_checkpoints_are_usage_errors(tmp_path):
     with pytest.raises(UsageError, match="nothere.pt does not exist"):
         teacher(tmp_path, checkpoint=tmp_path / "nothere.pt")
     garbage = tmp_path / "garbage.pt"
     garbage.write_text("hello")
-    with pytest.raises(UsageError, match="garbage.pt is corrupted"):
+    with pytest.raises(UsageError, match="garbage.pt is corrupted") as refused:
         teacher(tmp_path, checkpoint=garbage)
+    assert "delete" not in str(refused.value)  # the user's own file: never advise deleting it
     not_weights = tmp_path / "list.pt"
     torch.save([1, 2, 3], not_weights)
     with pytest.raises(UsageError, match="list.pt holds no generator state dict"):
