@@ -8,8 +8,10 @@ that ``report.py`` reads them.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,3 +62,26 @@ def test_report_prints_ratios_with_their_three_decimals():
     table = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
                            text=True, timeout=60, check=True).stdout
     assert "1.020" in table and "1.000" in table  # not tabulate's "1.02" and "1"
+
+
+def test_gpu_check_script_runs_its_two_runs_and_packs_them(tmp_path):
+    """benchmarks/gpu_check.sh is for a GPU lease, which is too short to find a broken
+    script in: its CPU path (no nvidia-smi, no MPS, CUDA tests skipped) runs here."""
+    out = tmp_path / "out"
+    tiny = "--suite quick --seeds 0, --teacher-steps 2 --steps 2 --eval-samples 128 --jobs 1"
+    env = {**os.environ, "PYTHON": sys.executable, "PERF_SECONDS": "0", "MPS": "0",
+           "SIDE_RUN": f"{tiny} --methods vanilla", "PYTHONPATH": ""}
+    completed = subprocess.run(
+        ["bash", "benchmarks/gpu_check.sh", str(out), "300", *tiny.split(), "--methods", "mse"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+
+    assert "all checks took" in (out / "machine.txt").read_text()
+    assert "passed" in (out / "cuda_tests.txt").read_text()
+    for name, method in (("suite", "mse"), ("side", "vanilla")):
+        assert f"{name}: exit 0 after" in (out / f"{name}.txt").read_text()
+        with tarfile.open(out / f"{name}.tgz") as packed:
+            names = packed.getnames()
+        assert f"{name}/results.csv" in names and not any(n.endswith(".pt") for n in names)
+        assert any(f"__{method}__seed0/row.json" in n for n in names), names
+    assert not (out / "suite").exists()  # packed, then removed
