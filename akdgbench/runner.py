@@ -242,17 +242,11 @@ def run_grid(config: RunConfig, out: str | None = None, echo=print) -> RunSummar
     with run_dir_lock(run_dir):
         config = RunConfig.from_dict(merge_config(store, config.to_dict(), MEANING_KEYS))
         write_run_config(store, config, machine)
-        cells = expand_grid(config)
-        for cell_id, reason in validate_cells(cells, config, in_process=in_process).items():
-            store.write_cell_row(
-                cell_id,
-                _cell_row(
-                    next(c for c in cells if c.cell_id == cell_id),
-                    config,
-                    status=SKIPPED,
-                    error=reason,
-                ),
-            )
+        # skipped rows for this command's cells only: the directory's grid crosses every
+        # command's names, and so holds pairs that nobody asked for (as --dry-run shows)
+        for cell_id, reason in validate_cells(asked, config, in_process=in_process).items():
+            cell = next(cell for cell in asked if cell.cell_id == cell_id)
+            store.write_cell_row(cell_id, _cell_row(cell, config, status=SKIPPED, error=reason))
         rows = {row["cell_id"]: row for row in store.collect()}
         # the directory's grid is every command's; this one trains only its own cells
         todo, skipped = cells_to_run(asked, rows, config)

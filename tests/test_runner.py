@@ -567,6 +567,21 @@ def test_digits_suites_at_a_reduced_budget(tmp_path):
     assert "skipped" in (tmp_path / "run" / "table.md").read_text()
 
 
+def test_a_skipped_row_is_written_only_for_a_pair_some_command_asked_for(tmp_path):
+    """Two commands grow one directory, whose grid crosses their names (mlp x lit is in it):
+    neither asked for LIT on an MLP student, so no row says that pair was skipped."""
+    out = str(tmp_path / "run")
+    for arch, method in (("mlp", "vanilla"), ("dcgan", "lit"), ("mlp", "lit")):
+        result = CliRunner().invoke(cli, ["run", "--arch", arch, "--methods", method,
+                                          "--skip-incompatible", *REDUCED, "--out", out])
+        assert result.exit_code == 0, result.output
+        pairs = {(row["arch"], row["method"]): row["status"] for row in RunStore(out).rows()
+                 if row["kind"] == "student"}
+        if method == "lit" and arch == "dcgan":
+            assert pairs == {("mlp", "vanilla"): "done", ("dcgan", "lit"): "done"}
+    assert pairs[("mlp", "lit")] == "skipped"  # once asked for, it is
+
+
 def test_student_steps_give_one_family_its_own_budget(tmp_path):
     suite = tmp_path / "budgets.toml"
     suite.write_text('description = "two budgets"\nsteps = 4\n[student_steps]\nmlp = 2\n')
