@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from akdgbench.config import RunConfig
-from akdgbench.grid import Cell, validate_cells
+from akdgbench.grid import Cell
 from akdgbench.results import SKIPPED, RunStore
 from akdgbench.run_dir import (
     cells_to_run,
@@ -26,14 +26,14 @@ from akdgbench.training_log import TRAIN_LOG_NAME
 
 def plan_grid(config: RunConfig, out: str | None) -> list[str]:
     """One line for the directory and the counts, then one per cell to run, saying how."""
-    config, _, asked, in_process = requested_grid(config)
+    config, _, asked, incompatible = requested_grid(config)
     run_dir = Path(out).expanduser() if out else None
     store = RunStore(run_dir) if run_dir is not None and run_dir.is_dir() else None
     rows: dict[str, dict[str, Any]] = {}
     if store is not None:
         config = RunConfig.from_dict(merge_config(store, config.to_dict(), MEANING_KEYS))
         rows = {row["cell_id"]: row for row in store.latest_rows()}
-    for cell_id in validate_cells(asked, config, in_process=in_process):
+    for cell_id in incompatible:
         rows[cell_id] = {"status": SKIPPED}  # what a run would record for it
     todo, skipped = cells_to_run(asked, rows, config)
     where = (run_dir if store is not None

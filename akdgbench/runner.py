@@ -219,15 +219,17 @@ class RunSummary:
     table: str
 
 
-def requested_grid(config: RunConfig) -> tuple[RunConfig, dict | None, list[Cell], bool]:
+def requested_grid(config: RunConfig
+                   ) -> tuple[RunConfig, dict | None, list[Cell], dict[str, str]]:
     """This command's config with the fast paths decided, the machine record, the cells it
-    names, and whether they run in this process; bad names, options and data refused here."""
+    names, and ``{cell_id: reason}`` for those it skips as incompatible pairs; bad names,
+    options and data refused here. (Growing a run directory cannot change the verdicts:
+    it refuses other presets.)"""
     # made here also to refuse bad executor options before any work
     in_process = _make_executor(config, Path(".")).in_process
     config, machine = _decide_fast_paths(config) if in_process else (config, None)
     asked = expand_grid(config)
-    validate_cells(asked, config, in_process=in_process)
-    return config, machine, asked, in_process
+    return config, machine, asked, validate_cells(asked, config, in_process=in_process)
 
 
 def run_grid(config: RunConfig, out: str | None = None, echo=print) -> RunSummary:
@@ -236,7 +238,7 @@ def run_grid(config: RunConfig, out: str | None = None, echo=print) -> RunSummar
     from akdgbench.results import RunStore
     from akdgbench.tables import has_finished_cell, write_tables
 
-    config, machine, asked, in_process = requested_grid(config)
+    config, machine, asked, incompatible = requested_grid(config)
     run_dir = prepare_run_dir(out)
     store = RunStore(run_dir)
     with run_dir_lock(run_dir):
@@ -244,9 +246,10 @@ def run_grid(config: RunConfig, out: str | None = None, echo=print) -> RunSummar
         write_run_config(store, config, machine)
         # skipped rows for this command's cells only: the directory's grid crosses every
         # command's names, and so holds pairs that nobody asked for (as --dry-run shows)
-        for cell_id, reason in validate_cells(asked, config, in_process=in_process).items():
-            cell = next(cell for cell in asked if cell.cell_id == cell_id)
-            store.write_cell_row(cell_id, _cell_row(cell, config, status=SKIPPED, error=reason))
+        for cell in asked:
+            if reason := incompatible.get(cell.cell_id):
+                store.write_cell_row(cell.cell_id,
+                                     _cell_row(cell, config, status=SKIPPED, error=reason))
         rows = {row["cell_id"]: row for row in store.collect()}
         # the directory's grid is every command's; this one trains only its own cells
         todo, skipped = cells_to_run(asked, rows, config)
