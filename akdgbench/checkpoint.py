@@ -80,7 +80,7 @@ def check_fingerprint(path: Path, saved: dict[str, Any] | None, current: dict[st
     if saved == current:
         return
     if not isinstance(saved, dict):
-        raise UsageError(f"checkpoint {path} has no fingerprint; delete it to start over")
+        raise UsageError(f"checkpoint {path} has no fingerprint; {DELETE_TO_RESTART}")
     differences = [
         f"{key} {saved.get(key)!r} (now {current.get(key)!r})"
         for key in sorted(set(saved) | set(current))

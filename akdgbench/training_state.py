@@ -92,7 +92,7 @@ def restore_checkpoint(trainer: _Trainer) -> None:
     saved = load_file(path, remedy=DELETE_TO_RESTART)
     if not isinstance(saved, dict) or saved.get("format") != FORMAT_VERSION:
         raise UsageError(f"checkpoint {path} is not an akdgbench training "
-                         "checkpoint of this version; delete it to start over")
+                         f"checkpoint of this version; {DELETE_TO_RESTART}")
     made_by = saved.get("fingerprint")
     if (trainer.extendable and isinstance(made_by, dict)
             and int(saved.get("step", 0)) <= trainer.settings.steps):
@@ -121,7 +121,7 @@ def restore_checkpoint(trainer: _Trainer) -> None:
         trainer.train_seconds = float(saved["train_seconds"])
     except (KeyError, RuntimeError, ValueError, TypeError) as exc:
         raise UsageError(f"checkpoint {path} does not match this setup "
-                         f"({type(exc).__name__}: {str(exc)[:200]}); delete it to start over"
+                         f"({type(exc).__name__}: {str(exc)[:200]}); {DELETE_TO_RESTART}"
                          ) from None
 
 
